@@ -1,0 +1,118 @@
+//! The HTTP endpoint: AWS query protocol on `/` (POST form or GET query), dispatched by the
+//! SigV4 service or `Version` to ELBv2 or the small EC2 subset; plus `/_localelb/*` controls.
+
+pub mod respond;
+pub mod sigv4;
+
+use crate::elbv2::{self, ApiError, CallCtx, Service};
+use crate::App;
+use api_models::query::QueryMap;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// The API router.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/_localelb/health", get(health))
+        .route("/_localelb/reset", post(reset))
+        .route("/moto-api/reset", post(reset))
+        .fallback(aws)
+        .with_state(app)
+}
+
+fn json(v: serde_json::Value) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+}
+
+async fn health() -> Response {
+    json(serde_json::json!({"status": "ok"}))
+}
+
+async fn reset(State(app): State<Arc<App>>) -> Response {
+    app.reset().await;
+    json(serde_json::json!({"status": "reset"}))
+}
+
+async fn aws(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let rid = respond::request_id();
+    if method != Method::POST && method != Method::GET {
+        return respond::error(&ApiError::Protocol { code: "InvalidAction", status: 400, message: "Only GET and POST are supported".into() }, &rid);
+    }
+    // Parameters come from the query string and (for POST) the form body; the body wins.
+    let mut pairs = api_models::query::form_pairs(uri.query().unwrap_or("").as_bytes());
+    if method == Method::POST {
+        pairs.extend(api_models::query::form_pairs(&body));
+    }
+    let mut q = QueryMap::from_pairs(pairs);
+    let cred = sigv4::parse(
+        headers.get("authorization").and_then(|v| v.to_str().ok()),
+        q.get("X-Amz-Credential"),
+    );
+    let account = sigv4::account_for(cred.access_key.as_deref(), &app.config.default_account);
+    let region = cred.region.clone().unwrap_or_else(|| app.config.default_region.clone());
+    let action = q.take("Action");
+    let version = q.take("Version");
+    let is_ec2 = cred.service.as_deref() == Some("ec2") || version.as_deref() == Some(crate::ec2::API_VERSION);
+    let Some(action) = action else {
+        return respond::error(&ApiError::Protocol { code: "MissingAction", status: 400, message: "Missing Action".into() }, &rid);
+    };
+    let ctx = CallCtx {
+        account,
+        region,
+        config: app.config.clone(),
+        health: app.health.clone(),
+        now_ms: api_models::Timestamp::now().millis(),
+    };
+    if is_ec2 {
+        return crate::ec2::handle(&app, ctx, &action, q, &rid).await;
+    }
+    if let Some(v) = version.as_deref().filter(|v| *v != api_models::API_VERSION) {
+        return respond::error(
+            &ApiError::invalid_action(format!("Could not find operation {action} for version {v}")),
+            &rid,
+        );
+    }
+    let Some(op) = api_models::Operation::from_name(&action) else {
+        return respond::error(&ApiError::invalid_action(format!("The action {action} is not valid for this web service.")), &rid);
+    };
+    let req = match api_models::Request::parse(op, &q) {
+        Ok(r) => r,
+        Err(e) => return respond::error(&e.into(), &rid),
+    };
+    match app.call(ctx, req).await {
+        Ok(resp) => respond::xml(200, resp.to_xml(&rid), &rid),
+        Err(e) => respond::error(&e, &rid),
+    }
+}
+
+impl App {
+    /// Runs one ELBv2 request: reads on the current snapshot, writes through the writer.
+    pub async fn call(&self, ctx: CallCtx, req: api_models::Request) -> Result<api_models::Response, ApiError> {
+        if elbv2::is_read(req.operation()) {
+            let world = self.published.world.load_full();
+            let empty;
+            let scope = match world.scope(&ctx.account, &ctx.region) {
+                Some(s) => s.as_ref(),
+                None => {
+                    empty = crate::state::Scope::new(&ctx.account, &ctx.region);
+                    &empty
+                }
+            };
+            let mut svc = Service::read(&ctx, scope);
+            api_models::dispatch(&mut svc, req)
+        } else {
+            let (a, r) = (ctx.account.clone(), ctx.region.clone());
+            self.writer
+                .call(&a, &r, move |scope| {
+                    let mut svc = Service::write(&ctx, scope);
+                    api_models::dispatch(&mut svc, req)
+                })
+                .await
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Command-line flags and environment variables → [`Config`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Everything the server is started with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// API address (`--listen`, `LOCALELB_LISTEN`); port 0 picks a free port.
+    pub listen: String,
+    /// Where DuckDB persists (`--data-dir`, `LOCALELB_DATA_DIR`); None with `--ephemeral`.
+    pub data_dir: Option<PathBuf>,
+    /// Account used for access keys that are not 12 digits (`--account-id`).
+    pub default_account: String,
+    /// Region when a request carries no SigV4 scope.
+    pub default_region: String,
+    /// Health-check intervals and timeouts are multiplied by this (`--health-check-time-scale`).
+    pub health_time_scale: f64,
+    /// Raised account quotas (`--quota NAME=N`).
+    pub quotas: BTreeMap<String, i64>,
+    /// Directory standing in for S3 (`--s3-dir`): `s3://bucket/key` is `DIR/bucket/key`.
+    pub s3_dir: Option<PathBuf>,
+    /// DNS suffix of load balancer names: `NAME-ID.REGION.<suffix>`.
+    pub dns_suffix: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:4566".into(),
+            data_dir: None,
+            default_account: "000000000000".into(),
+            default_region: "us-east-1".into(),
+            health_time_scale: 1.0,
+            quotas: BTreeMap::new(),
+            s3_dir: None,
+            dns_suffix: "elb.localhost".into(),
+        }
+    }
+}
+
+/// The default persistent data dir: `$XDG_DATA_HOME/localelb`, else `~/.local/share/localelb`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("localelb");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/localelb")
+}
+
+/// Usage text for `localelb --help`.
+pub const USAGE: &str = "\
+localelb — a local, AWS-compatible Elastic Load Balancing v2
+
+USAGE:
+    localelb serve [OPTIONS]
+
+OPTIONS:
+    --listen ADDR                 API address [env LOCALELB_LISTEN] (default 127.0.0.1:4566; port 0 = any free port)
+    --data-dir DIR                persist state in DIR [env LOCALELB_DATA_DIR] (default $XDG_DATA_HOME/localelb)
+    --ephemeral                   keep state in memory only
+    --account-id ID               account for non-numeric access keys (default 000000000000)
+    --region REGION               region for unsigned requests (default us-east-1)
+    --health-check-time-scale F   multiply health-check intervals/timeouts by F (e.g. 0.01 in tests)
+    --quota NAME=N                raise an account limit (repeatable)
+    --s3-dir DIR                  directory standing in for S3 (trust store bundles: DIR/bucket/key)
+";
+
+/// Parses `serve` flags (after the subcommand).
+pub fn parse_serve(args: &[String]) -> Result<Config, String> {
+    let mut c = Config::default();
+    if let Ok(v) = std::env::var("LOCALELB_LISTEN") {
+        c.listen = v;
+    }
+    let mut data_dir = std::env::var_os("LOCALELB_DATA_DIR").map(PathBuf::from);
+    let mut ephemeral = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut val = |name: &str| -> Result<String, String> {
+            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "--listen" => c.listen = val("--listen")?,
+            "--data-dir" => data_dir = Some(PathBuf::from(val("--data-dir")?)),
+            "--ephemeral" => ephemeral = true,
+            "--account-id" => c.default_account = val("--account-id")?,
+            "--region" => c.default_region = val("--region")?,
+            "--health-check-time-scale" => {
+                let v = val("--health-check-time-scale")?;
+                c.health_time_scale = v.parse().ok().filter(|f: &f64| *f > 0.0).ok_or(format!("bad time scale {v}"))?;
+            }
+            "--quota" => {
+                let v = val("--quota")?;
+                let (k, n) = v.split_once('=').ok_or(format!("--quota wants NAME=N, got {v}"))?;
+                c.quotas.insert(k.to_string(), n.parse().map_err(|_| format!("bad quota value {n}"))?);
+            }
+            "--s3-dir" => c.s3_dir = Some(PathBuf::from(val("--s3-dir")?)),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+        }
+    }
+    c.data_dir = if ephemeral { None } else { Some(data_dir.unwrap_or_else(default_data_dir)) };
+    Ok(c)
+}

@@ -1,0 +1,97 @@
+//! Finding resources by ARN, with AWS's not-found errors.
+
+use super::{ApiError, ApiResult, Service};
+use crate::state::{ListenerRec, LoadBalancerRec, RuleRec, TargetGroupRec};
+use api_models::ModeledError as E;
+
+/// `LoadBalancerNotFound` for one ARN.
+pub fn lb_not_found(arn: &str) -> ApiError {
+    ApiError::m(E::LoadBalancerNotFound, format!("Load balancer '{arn}' not found"))
+}
+/// `TargetGroupNotFound` for one ARN.
+pub fn tg_not_found(arn: &str) -> ApiError {
+    ApiError::m(E::TargetGroupNotFound, format!("Target group '{arn}' not found"))
+}
+/// `ListenerNotFound` for one ARN.
+pub fn listener_not_found(arn: &str) -> ApiError {
+    ApiError::m(E::ListenerNotFound, format!("Listener '{arn}' not found"))
+}
+/// `RuleNotFound` for one ARN.
+pub fn rule_not_found(arn: &str) -> ApiError {
+    ApiError::m(E::RuleNotFound, format!("Rule '{arn}' not found"))
+}
+
+impl Service<'_> {
+    /// The load balancer at `arn`.
+    pub fn lb(&self, arn: &str) -> ApiResult<&LoadBalancerRec> {
+        self.scope().load_balancers.get(arn).ok_or_else(|| lb_not_found(arn))
+    }
+    /// The target group at `arn`.
+    pub fn tg(&self, arn: &str) -> ApiResult<&TargetGroupRec> {
+        self.scope().target_groups.get(arn).ok_or_else(|| tg_not_found(arn))
+    }
+    /// The listener at `arn`.
+    pub fn listener(&self, arn: &str) -> ApiResult<&ListenerRec> {
+        self.scope().listeners.get(arn).ok_or_else(|| listener_not_found(arn))
+    }
+    /// The rule at `arn`.
+    pub fn rule(&self, arn: &str) -> ApiResult<&RuleRec> {
+        self.scope().rules.get(arn).ok_or_else(|| rule_not_found(arn))
+    }
+    /// The listeners of a load balancer, in creation order.
+    pub fn listeners_of(&self, lb_arn: &str) -> Vec<&ListenerRec> {
+        let mut v: Vec<&ListenerRec> = self
+            .scope()
+            .listeners
+            .values()
+            .filter(|l| l.listener.load_balancer_arn.as_deref() == Some(lb_arn))
+            .collect();
+        v.sort_by_key(|l| l.seq);
+        v
+    }
+    /// The rules of a listener (default rule included), in creation order.
+    pub fn rules_of(&self, listener_arn: &str) -> Vec<&RuleRec> {
+        let mut v: Vec<&RuleRec> = self.scope().rules.values().filter(|r| r.listener_arn == listener_arn).collect();
+        v.sort_by_key(|r| r.seq);
+        v
+    }
+    /// Load balancers whose listeners or rules forward to the target group, in creation order.
+    pub fn lbs_using_tg(&self, tg_arn: &str) -> Vec<String> {
+        let scope = self.scope();
+        let mut lbs: Vec<(u64, String)> = Vec::new();
+        let mut add = |listener_arn: &str| {
+            if let Some(l) = scope.listeners.get(listener_arn) {
+                if let Some(lb_arn) = &l.listener.load_balancer_arn {
+                    if let Some(lb) = scope.load_balancers.get(lb_arn) {
+                        if !lbs.iter().any(|(_, a)| a == lb_arn) {
+                            lbs.push((lb.seq, lb_arn.clone()));
+                        }
+                    }
+                }
+            }
+        };
+        for l in scope.listeners.values() {
+            if actions_use_tg(l.listener.default_actions.as_deref().unwrap_or_default(), tg_arn) {
+                add(l.listener.listener_arn.as_deref().unwrap_or_default());
+            }
+        }
+        for r in scope.rules.values() {
+            if actions_use_tg(r.rule.actions.as_deref().unwrap_or_default(), tg_arn) {
+                add(&r.listener_arn);
+            }
+        }
+        lbs.sort();
+        lbs.into_iter().map(|(_, a)| a).collect()
+    }
+}
+
+/// Whether any forward action names the target group (directly or in a ForwardConfig).
+pub fn actions_use_tg(actions: &[api_models::Action], tg_arn: &str) -> bool {
+    actions.iter().any(|a| {
+        a.target_group_arn.as_deref() == Some(tg_arn)
+            || a.forward_config
+                .as_ref()
+                .and_then(|f| f.target_groups.as_ref())
+                .is_some_and(|tgs| tgs.iter().any(|t| t.target_group_arn.as_deref() == Some(tg_arn)))
+    })
+}

@@ -1,0 +1,210 @@
+//! The `Elbv2` trait implemented over a scope: one thin method per operation, each handing
+//! off to the module of its resource.
+
+use super::*;
+use api_models as m;
+
+impl m::Elbv2 for Service<'_> {
+    type Error = ApiError;
+    fn add_listener_certificates(&mut self, i: m::AddListenerCertificatesInput) -> ApiResult<m::AddListenerCertificatesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("AddListenerCertificates is not implemented yet"))
+    }
+    fn add_tags(&mut self, i: m::AddTagsInput) -> ApiResult<m::AddTagsOutput> {
+        self.add_tags_impl(i)
+    }
+    fn add_trust_store_revocations(&mut self, i: m::AddTrustStoreRevocationsInput) -> ApiResult<m::AddTrustStoreRevocationsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("AddTrustStoreRevocations is not implemented yet"))
+    }
+    fn create_listener(&mut self, i: m::CreateListenerInput) -> ApiResult<m::CreateListenerOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("CreateListener is not implemented yet"))
+    }
+    fn create_load_balancer(&mut self, i: m::CreateLoadBalancerInput) -> ApiResult<m::CreateLoadBalancerOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("CreateLoadBalancer is not implemented yet"))
+    }
+    fn create_rule(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("CreateRule is not implemented yet"))
+    }
+    fn create_target_group(&mut self, i: m::CreateTargetGroupInput) -> ApiResult<m::CreateTargetGroupOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("CreateTargetGroup is not implemented yet"))
+    }
+    fn create_trust_store(&mut self, i: m::CreateTrustStoreInput) -> ApiResult<m::CreateTrustStoreOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("CreateTrustStore is not implemented yet"))
+    }
+    fn delete_listener(&mut self, i: m::DeleteListenerInput) -> ApiResult<m::DeleteListenerOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeleteListener is not implemented yet"))
+    }
+    fn delete_load_balancer(&mut self, i: m::DeleteLoadBalancerInput) -> ApiResult<m::DeleteLoadBalancerOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeleteLoadBalancer is not implemented yet"))
+    }
+    fn delete_rule(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeleteRule is not implemented yet"))
+    }
+    fn delete_shared_trust_store_association(&mut self, i: m::DeleteSharedTrustStoreAssociationInput) -> ApiResult<m::DeleteSharedTrustStoreAssociationOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeleteSharedTrustStoreAssociation is not implemented yet"))
+    }
+    fn delete_target_group(&mut self, i: m::DeleteTargetGroupInput) -> ApiResult<m::DeleteTargetGroupOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeleteTargetGroup is not implemented yet"))
+    }
+    fn delete_trust_store(&mut self, i: m::DeleteTrustStoreInput) -> ApiResult<m::DeleteTrustStoreOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeleteTrustStore is not implemented yet"))
+    }
+    fn deregister_targets(&mut self, i: m::DeregisterTargetsInput) -> ApiResult<m::DeregisterTargetsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DeregisterTargets is not implemented yet"))
+    }
+    fn describe_account_limits(&mut self, i: m::DescribeAccountLimitsInput) -> ApiResult<m::DescribeAccountLimitsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeAccountLimits is not implemented yet"))
+    }
+    fn describe_capacity_reservation(&mut self, i: m::DescribeCapacityReservationInput) -> ApiResult<m::DescribeCapacityReservationOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeCapacityReservation is not implemented yet"))
+    }
+    fn describe_listener_attributes(&mut self, i: m::DescribeListenerAttributesInput) -> ApiResult<m::DescribeListenerAttributesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeListenerAttributes is not implemented yet"))
+    }
+    fn describe_listener_certificates(&mut self, i: m::DescribeListenerCertificatesInput) -> ApiResult<m::DescribeListenerCertificatesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeListenerCertificates is not implemented yet"))
+    }
+    fn describe_listeners(&mut self, i: m::DescribeListenersInput) -> ApiResult<m::DescribeListenersOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeListeners is not implemented yet"))
+    }
+    fn describe_load_balancer_attributes(&mut self, i: m::DescribeLoadBalancerAttributesInput) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeLoadBalancerAttributes is not implemented yet"))
+    }
+    fn describe_load_balancers(&mut self, i: m::DescribeLoadBalancersInput) -> ApiResult<m::DescribeLoadBalancersOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeLoadBalancers is not implemented yet"))
+    }
+    fn describe_rules(&mut self, i: m::DescribeRulesInput) -> ApiResult<m::DescribeRulesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeRules is not implemented yet"))
+    }
+    fn describe_ssl_policies(&mut self, i: m::DescribeSSLPoliciesInput) -> ApiResult<m::DescribeSSLPoliciesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeSSLPolicies is not implemented yet"))
+    }
+    fn describe_tags(&mut self, i: m::DescribeTagsInput) -> ApiResult<m::DescribeTagsOutput> {
+        self.describe_tags_impl(i)
+    }
+    fn describe_target_group_attributes(&mut self, i: m::DescribeTargetGroupAttributesInput) -> ApiResult<m::DescribeTargetGroupAttributesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeTargetGroupAttributes is not implemented yet"))
+    }
+    fn describe_target_groups(&mut self, i: m::DescribeTargetGroupsInput) -> ApiResult<m::DescribeTargetGroupsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeTargetGroups is not implemented yet"))
+    }
+    fn describe_target_health(&mut self, i: m::DescribeTargetHealthInput) -> ApiResult<m::DescribeTargetHealthOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeTargetHealth is not implemented yet"))
+    }
+    fn describe_trust_store_associations(&mut self, i: m::DescribeTrustStoreAssociationsInput) -> ApiResult<m::DescribeTrustStoreAssociationsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeTrustStoreAssociations is not implemented yet"))
+    }
+    fn describe_trust_store_revocations(&mut self, i: m::DescribeTrustStoreRevocationsInput) -> ApiResult<m::DescribeTrustStoreRevocationsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeTrustStoreRevocations is not implemented yet"))
+    }
+    fn describe_trust_stores(&mut self, i: m::DescribeTrustStoresInput) -> ApiResult<m::DescribeTrustStoresOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("DescribeTrustStores is not implemented yet"))
+    }
+    fn get_resource_policy(&mut self, i: m::GetResourcePolicyInput) -> ApiResult<m::GetResourcePolicyOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("GetResourcePolicy is not implemented yet"))
+    }
+    fn get_trust_store_ca_certificates_bundle(&mut self, i: m::GetTrustStoreCaCertificatesBundleInput) -> ApiResult<m::GetTrustStoreCaCertificatesBundleOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("GetTrustStoreCaCertificatesBundle is not implemented yet"))
+    }
+    fn get_trust_store_revocation_content(&mut self, i: m::GetTrustStoreRevocationContentInput) -> ApiResult<m::GetTrustStoreRevocationContentOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("GetTrustStoreRevocationContent is not implemented yet"))
+    }
+    fn modify_capacity_reservation(&mut self, i: m::ModifyCapacityReservationInput) -> ApiResult<m::ModifyCapacityReservationOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyCapacityReservation is not implemented yet"))
+    }
+    fn modify_ip_pools(&mut self, i: m::ModifyIpPoolsInput) -> ApiResult<m::ModifyIpPoolsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyIpPools is not implemented yet"))
+    }
+    fn modify_listener(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyListener is not implemented yet"))
+    }
+    fn modify_listener_attributes(&mut self, i: m::ModifyListenerAttributesInput) -> ApiResult<m::ModifyListenerAttributesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyListenerAttributes is not implemented yet"))
+    }
+    fn modify_load_balancer_attributes(&mut self, i: m::ModifyLoadBalancerAttributesInput) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyLoadBalancerAttributes is not implemented yet"))
+    }
+    fn modify_rule(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyRule is not implemented yet"))
+    }
+    fn modify_target_group(&mut self, i: m::ModifyTargetGroupInput) -> ApiResult<m::ModifyTargetGroupOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyTargetGroup is not implemented yet"))
+    }
+    fn modify_target_group_attributes(&mut self, i: m::ModifyTargetGroupAttributesInput) -> ApiResult<m::ModifyTargetGroupAttributesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyTargetGroupAttributes is not implemented yet"))
+    }
+    fn modify_trust_store(&mut self, i: m::ModifyTrustStoreInput) -> ApiResult<m::ModifyTrustStoreOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("ModifyTrustStore is not implemented yet"))
+    }
+    fn register_targets(&mut self, i: m::RegisterTargetsInput) -> ApiResult<m::RegisterTargetsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("RegisterTargets is not implemented yet"))
+    }
+    fn remove_listener_certificates(&mut self, i: m::RemoveListenerCertificatesInput) -> ApiResult<m::RemoveListenerCertificatesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("RemoveListenerCertificates is not implemented yet"))
+    }
+    fn remove_tags(&mut self, i: m::RemoveTagsInput) -> ApiResult<m::RemoveTagsOutput> {
+        self.remove_tags_impl(i)
+    }
+    fn remove_trust_store_revocations(&mut self, i: m::RemoveTrustStoreRevocationsInput) -> ApiResult<m::RemoveTrustStoreRevocationsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("RemoveTrustStoreRevocations is not implemented yet"))
+    }
+    fn set_ip_address_type(&mut self, i: m::SetIpAddressTypeInput) -> ApiResult<m::SetIpAddressTypeOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("SetIpAddressType is not implemented yet"))
+    }
+    fn set_rule_priorities(&mut self, i: m::SetRulePrioritiesInput) -> ApiResult<m::SetRulePrioritiesOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("SetRulePriorities is not implemented yet"))
+    }
+    fn set_security_groups(&mut self, i: m::SetSecurityGroupsInput) -> ApiResult<m::SetSecurityGroupsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("SetSecurityGroups is not implemented yet"))
+    }
+    fn set_subnets(&mut self, i: m::SetSubnetsInput) -> ApiResult<m::SetSubnetsOutput> {
+        let _ = i;
+        Err(ApiError::invalid_action("SetSubnets is not implemented yet"))
+    }
+}

@@ -1,0 +1,70 @@
+//! localelb: a local, AWS-compatible Elastic Load Balancing v2.
+//!
+//! [`App::start`] opens the store, starts the writer and the health prober, and serves the API.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod ec2;
+pub mod elbv2;
+pub mod health;
+pub mod state;
+pub mod store;
+pub mod writer;
+
+use config::Config;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The running server's shared parts.
+pub struct App {
+    pub config: Arc<Config>,
+    pub writer: writer::Writer,
+    pub published: Arc<writer::Published>,
+    pub health: Arc<health::HealthTable>,
+}
+
+/// A started server.
+pub struct Running {
+    pub api_addr: SocketAddr,
+    pub app: Arc<App>,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+impl App {
+    /// Opens the store, restores state and serves the API on `config.listen`.
+    pub async fn start(config: Config) -> Result<Running, String> {
+        let cfg = config.clone();
+        let (store, world) = tokio::task::spawn_blocking(move || {
+            let store = store::Store::open(cfg.data_dir.as_deref()).map_err(|e| e.to_string())?;
+            let world = store.load().map_err(|e| format!("cannot load stored state: {e}"))?;
+            Ok::<_, String>((store, world))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+        let (writer, published) = writer::Writer::start(store, world);
+        let app = Arc::new(App {
+            config: Arc::new(config),
+            writer,
+            published,
+            health: Arc::new(health::HealthTable::default()),
+        });
+        let listener = tokio::net::TcpListener::bind(&app.config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
+        let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let router = api::router(app.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("API server stopped: {e}");
+            }
+        });
+        Ok(Running { api_addr, app, server })
+    }
+
+    /// Clears every resource and all health state.
+    pub async fn reset(&self) {
+        self.writer.reset().await;
+        self.health.clear();
+    }
+}

@@ -1,0 +1,43 @@
+//! `localelb serve`: flags → Config → App::start → wait for shutdown.
+
+use localelb::config;
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LOCALELB_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("serve", &[][..]),
+    };
+    match cmd {
+        "serve" => {
+            let cfg = match config::parse_serve(rest) {
+                Ok(c) => c,
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    std::process::exit(2);
+                }
+            };
+            match localelb::App::start(cfg).await {
+                Ok(running) => {
+                    // Tests read this line to find the bound port.
+                    println!("localelb listening on http://{}", running.api_addr);
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+                Err(e) => {
+                    eprintln!("localelb: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+        "-h" | "--help" | "help" => print!("{}", config::USAGE),
+        other => {
+            eprintln!("unknown command {other}\n\n{}", config::USAGE);
+            std::process::exit(2);
+        }
+    }
+}

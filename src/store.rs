@@ -1,0 +1,148 @@
+//! The DuckDB store: one table of JSON rows keyed by `kind|account|region|arn`.
+//!
+//! Only the primary key is indexed: AWS's uniqueness rules and cascades live in code, and
+//! DuckDB rewrites updates of indexed rows as delete+insert anyway. The connection belongs to
+//! the writer thread alone; reads are served from memory.
+
+use crate::state::{RowChange, World};
+use duckdb::{params, Connection};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The schema version this build writes. Older data dirs are migrated, newer ones refused.
+pub const SCHEMA_VERSION: i64 = 1;
+/// The database file inside the data dir.
+pub const DB_FILE: &str = "localelb.duckdb";
+
+/// A store failure.
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for StoreError {}
+
+impl From<duckdb::Error> for StoreError {
+    fn from(e: duckdb::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+/// The open database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating or migrating) the store in `dir`, or an in-memory one.
+    pub fn open(dir: Option<&Path>) -> Result<Store, StoreError> {
+        let conn = match dir {
+            None => Connection::open_in_memory()?,
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError(format!("cannot create data dir {}: {e}", dir.display())))?;
+                let path: PathBuf = dir.join(DB_FILE);
+                Connection::open(&path).map_err(|e| {
+                    StoreError(format!(
+                        "cannot open data file {}: {e}. It is corrupt or not a localelb database; \
+                         move it away, or start with --ephemeral",
+                        path.display()
+                    ))
+                })?
+            }
+        };
+        // One thread and a small memory budget: the store holds little and writes one row at a time.
+        conn.execute_batch("SET threads=1; SET memory_limit='256MB';")?;
+        let store = Store { conn };
+        store.migrate(dir)?;
+        Ok(store)
+    }
+
+    fn migrate(&self, dir: Option<&Path>) -> Result<(), StoreError> {
+        let file = dir.map(|d| d.join(DB_FILE).display().to_string()).unwrap_or_else(|| "(memory)".into());
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);",
+        )?;
+        let version: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .ok();
+        let version: i64 = match version {
+            None => 0,
+            Some(v) => v.parse().map_err(|_| {
+                StoreError(format!("data file {file} has an unreadable schema version '{v}'; start with --ephemeral or move it away"))
+            })?,
+        };
+        if version > SCHEMA_VERSION {
+            return Err(StoreError(format!(
+                "data file {file} has schema version {version}, newer than this localelb supports ({SCHEMA_VERSION}); \
+                 upgrade localelb, or start with --ephemeral"
+            )));
+        }
+        // Each step moves the schema from version N to N+1.
+        if version < 1 {
+            self.conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS resources(
+                    key VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, account VARCHAR NOT NULL,
+                    region VARCHAR NOT NULL, body VARCHAR NOT NULL);
+                 INSERT OR REPLACE INTO meta VALUES ('schema_version', '1');
+                 COMMIT;",
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Reads every row into a world.
+    pub fn load(&self) -> Result<World, StoreError> {
+        let mut world = World::default();
+        let mut stmt = self.conn.prepare("SELECT key, kind, account, region, body FROM resources")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+        })?;
+        for row in rows {
+            let (key, kind, account, region, body) = row?;
+            let scope = Arc::make_mut(world.scope_mut(&account, &region));
+            scope.restore(&kind, &key, &body).map_err(StoreError)?;
+        }
+        for scope in world.scopes.values_mut() {
+            Arc::make_mut(scope).fix_seq();
+        }
+        Ok(world)
+    }
+
+    /// Writes a batch of changes in one transaction.
+    pub fn commit(&mut self, changes: &[RowChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut up = tx.prepare_cached(
+                "INSERT OR REPLACE INTO resources(key, kind, account, region, body) VALUES (?, ?, ?, ?, ?)",
+            )?;
+            let mut del = tx.prepare_cached("DELETE FROM resources WHERE key = ?")?;
+            for c in changes {
+                match &c.body {
+                    Some(body) => {
+                        up.execute(params![c.key, c.kind, c.account, c.region, body])?;
+                    }
+                    None => {
+                        del.execute(params![c.key])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes everything (the test-suite reset).
+    pub fn clear(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("DELETE FROM resources;")?;
+        Ok(())
+    }
+}
