@@ -29,6 +29,8 @@ fn main() {
 }
 
 fn snake(name: &str) -> String {
+    // `IPv4`/`IPv6` read as one word: `PrivateIPv4Address` → `private_ipv4_address`.
+    let name = &name.replace("IPv", "Ipv");
     let mut s = String::new();
     let chars: Vec<char> = name.chars().collect();
     for (i, &c) in chars.iter().enumerate() {

@@ -4,10 +4,15 @@
 
 pub mod arn;
 pub mod attributes;
+pub mod load_balancer;
 pub mod lookup;
 pub mod tags;
 pub mod error;
 pub mod page;
+pub mod trust_store;
+pub mod capacity;
+pub mod ssl_policies;
+pub mod limits;
 mod service;
 
 use crate::config::Config;

@@ -14,16 +14,14 @@ impl m::Elbv2 for Service<'_> {
         self.add_tags_impl(i)
     }
     fn add_trust_store_revocations(&mut self, i: m::AddTrustStoreRevocationsInput) -> ApiResult<m::AddTrustStoreRevocationsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("AddTrustStoreRevocations is not implemented yet"))
+        self.add_trust_store_revocations_impl(i)
     }
     fn create_listener(&mut self, i: m::CreateListenerInput) -> ApiResult<m::CreateListenerOutput> {
         let _ = i;
         Err(ApiError::invalid_action("CreateListener is not implemented yet"))
     }
     fn create_load_balancer(&mut self, i: m::CreateLoadBalancerInput) -> ApiResult<m::CreateLoadBalancerOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("CreateLoadBalancer is not implemented yet"))
+        self.create_load_balancer_impl(i)
     }
     fn create_rule(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
         let _ = i;
@@ -34,44 +32,38 @@ impl m::Elbv2 for Service<'_> {
         Err(ApiError::invalid_action("CreateTargetGroup is not implemented yet"))
     }
     fn create_trust_store(&mut self, i: m::CreateTrustStoreInput) -> ApiResult<m::CreateTrustStoreOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("CreateTrustStore is not implemented yet"))
+        self.create_trust_store_impl(i)
     }
     fn delete_listener(&mut self, i: m::DeleteListenerInput) -> ApiResult<m::DeleteListenerOutput> {
         let _ = i;
         Err(ApiError::invalid_action("DeleteListener is not implemented yet"))
     }
     fn delete_load_balancer(&mut self, i: m::DeleteLoadBalancerInput) -> ApiResult<m::DeleteLoadBalancerOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeleteLoadBalancer is not implemented yet"))
+        self.delete_load_balancer_impl(i)
     }
     fn delete_rule(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
         let _ = i;
         Err(ApiError::invalid_action("DeleteRule is not implemented yet"))
     }
     fn delete_shared_trust_store_association(&mut self, i: m::DeleteSharedTrustStoreAssociationInput) -> ApiResult<m::DeleteSharedTrustStoreAssociationOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeleteSharedTrustStoreAssociation is not implemented yet"))
+        self.delete_shared_trust_store_association_impl(i)
     }
     fn delete_target_group(&mut self, i: m::DeleteTargetGroupInput) -> ApiResult<m::DeleteTargetGroupOutput> {
         let _ = i;
         Err(ApiError::invalid_action("DeleteTargetGroup is not implemented yet"))
     }
     fn delete_trust_store(&mut self, i: m::DeleteTrustStoreInput) -> ApiResult<m::DeleteTrustStoreOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeleteTrustStore is not implemented yet"))
+        self.delete_trust_store_impl(i)
     }
     fn deregister_targets(&mut self, i: m::DeregisterTargetsInput) -> ApiResult<m::DeregisterTargetsOutput> {
         let _ = i;
         Err(ApiError::invalid_action("DeregisterTargets is not implemented yet"))
     }
     fn describe_account_limits(&mut self, i: m::DescribeAccountLimitsInput) -> ApiResult<m::DescribeAccountLimitsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeAccountLimits is not implemented yet"))
+        self.describe_account_limits_impl(i)
     }
     fn describe_capacity_reservation(&mut self, i: m::DescribeCapacityReservationInput) -> ApiResult<m::DescribeCapacityReservationOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeCapacityReservation is not implemented yet"))
+        self.describe_capacity_reservation_impl(i)
     }
     fn describe_listener_attributes(&mut self, i: m::DescribeListenerAttributesInput) -> ApiResult<m::DescribeListenerAttributesOutput> {
         let _ = i;
@@ -86,20 +78,17 @@ impl m::Elbv2 for Service<'_> {
         Err(ApiError::invalid_action("DescribeListeners is not implemented yet"))
     }
     fn describe_load_balancer_attributes(&mut self, i: m::DescribeLoadBalancerAttributesInput) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeLoadBalancerAttributes is not implemented yet"))
+        self.describe_load_balancer_attributes_impl(i)
     }
     fn describe_load_balancers(&mut self, i: m::DescribeLoadBalancersInput) -> ApiResult<m::DescribeLoadBalancersOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeLoadBalancers is not implemented yet"))
+        self.describe_load_balancers_impl(i)
     }
     fn describe_rules(&mut self, i: m::DescribeRulesInput) -> ApiResult<m::DescribeRulesOutput> {
         let _ = i;
         Err(ApiError::invalid_action("DescribeRules is not implemented yet"))
     }
     fn describe_ssl_policies(&mut self, i: m::DescribeSSLPoliciesInput) -> ApiResult<m::DescribeSSLPoliciesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeSSLPolicies is not implemented yet"))
+        self.describe_ssl_policies_impl(i)
     }
     fn describe_tags(&mut self, i: m::DescribeTagsInput) -> ApiResult<m::DescribeTagsOutput> {
         self.describe_tags_impl(i)
@@ -117,36 +106,28 @@ impl m::Elbv2 for Service<'_> {
         Err(ApiError::invalid_action("DescribeTargetHealth is not implemented yet"))
     }
     fn describe_trust_store_associations(&mut self, i: m::DescribeTrustStoreAssociationsInput) -> ApiResult<m::DescribeTrustStoreAssociationsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeTrustStoreAssociations is not implemented yet"))
+        self.describe_trust_store_associations_impl(i)
     }
     fn describe_trust_store_revocations(&mut self, i: m::DescribeTrustStoreRevocationsInput) -> ApiResult<m::DescribeTrustStoreRevocationsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeTrustStoreRevocations is not implemented yet"))
+        self.describe_trust_store_revocations_impl(i)
     }
     fn describe_trust_stores(&mut self, i: m::DescribeTrustStoresInput) -> ApiResult<m::DescribeTrustStoresOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeTrustStores is not implemented yet"))
+        self.describe_trust_stores_impl(i)
     }
     fn get_resource_policy(&mut self, i: m::GetResourcePolicyInput) -> ApiResult<m::GetResourcePolicyOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("GetResourcePolicy is not implemented yet"))
+        self.get_resource_policy_impl(i)
     }
     fn get_trust_store_ca_certificates_bundle(&mut self, i: m::GetTrustStoreCaCertificatesBundleInput) -> ApiResult<m::GetTrustStoreCaCertificatesBundleOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("GetTrustStoreCaCertificatesBundle is not implemented yet"))
+        self.get_trust_store_ca_certificates_bundle_impl(i)
     }
     fn get_trust_store_revocation_content(&mut self, i: m::GetTrustStoreRevocationContentInput) -> ApiResult<m::GetTrustStoreRevocationContentOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("GetTrustStoreRevocationContent is not implemented yet"))
+        self.get_trust_store_revocation_content_impl(i)
     }
     fn modify_capacity_reservation(&mut self, i: m::ModifyCapacityReservationInput) -> ApiResult<m::ModifyCapacityReservationOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyCapacityReservation is not implemented yet"))
+        self.modify_capacity_reservation_impl(i)
     }
     fn modify_ip_pools(&mut self, i: m::ModifyIpPoolsInput) -> ApiResult<m::ModifyIpPoolsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyIpPools is not implemented yet"))
+        self.modify_ip_pools_impl(i)
     }
     fn modify_listener(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
         let _ = i;
@@ -157,8 +138,7 @@ impl m::Elbv2 for Service<'_> {
         Err(ApiError::invalid_action("ModifyListenerAttributes is not implemented yet"))
     }
     fn modify_load_balancer_attributes(&mut self, i: m::ModifyLoadBalancerAttributesInput) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyLoadBalancerAttributes is not implemented yet"))
+        self.modify_load_balancer_attributes_impl(i)
     }
     fn modify_rule(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
         let _ = i;
@@ -173,8 +153,7 @@ impl m::Elbv2 for Service<'_> {
         Err(ApiError::invalid_action("ModifyTargetGroupAttributes is not implemented yet"))
     }
     fn modify_trust_store(&mut self, i: m::ModifyTrustStoreInput) -> ApiResult<m::ModifyTrustStoreOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyTrustStore is not implemented yet"))
+        self.modify_trust_store_impl(i)
     }
     fn register_targets(&mut self, i: m::RegisterTargetsInput) -> ApiResult<m::RegisterTargetsOutput> {
         let _ = i;
@@ -188,23 +167,19 @@ impl m::Elbv2 for Service<'_> {
         self.remove_tags_impl(i)
     }
     fn remove_trust_store_revocations(&mut self, i: m::RemoveTrustStoreRevocationsInput) -> ApiResult<m::RemoveTrustStoreRevocationsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("RemoveTrustStoreRevocations is not implemented yet"))
+        self.remove_trust_store_revocations_impl(i)
     }
     fn set_ip_address_type(&mut self, i: m::SetIpAddressTypeInput) -> ApiResult<m::SetIpAddressTypeOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("SetIpAddressType is not implemented yet"))
+        self.set_ip_address_type_impl(i)
     }
     fn set_rule_priorities(&mut self, i: m::SetRulePrioritiesInput) -> ApiResult<m::SetRulePrioritiesOutput> {
         let _ = i;
         Err(ApiError::invalid_action("SetRulePriorities is not implemented yet"))
     }
     fn set_security_groups(&mut self, i: m::SetSecurityGroupsInput) -> ApiResult<m::SetSecurityGroupsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("SetSecurityGroups is not implemented yet"))
+        self.set_security_groups_impl(i)
     }
     fn set_subnets(&mut self, i: m::SetSubnetsInput) -> ApiResult<m::SetSubnetsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("SetSubnets is not implemented yet"))
+        self.set_subnets_impl(i)
     }
 }
