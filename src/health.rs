@@ -1,7 +1,38 @@
 //! Target health, as the prober last saw it. Kept in memory only (never in DuckDB).
+//!
+//! The prober ([`spawn_prober`]) is one tokio task. It wakes on every published generation
+//! and on a timer, reads the current snapshot, and checks every registered target of every
+//! target group that a listener or rule forwards to and whose health checks are enabled:
+//!
+//! - HTTP/HTTPS: `GET HealthCheckPath` over HTTP/1.1 (HTTPS accepts any certificate); the
+//!   status must be in the matcher's codes (`200`, `200-399`, `200,202`).
+//! - TCP: a TCP connect.
+//! - GRPC target groups (which AWS checks with gRPC over HTTP/2) get a TCP connect check.
+//! - Lambda targets cannot be invoked locally: with health checks enabled they count as passing.
+//!
+//! Where a check goes: `ip` targets use their IP; `instance` targets (`i-…`) and `alb` targets
+//! are reached on **127.0.0.1** (there are no EC2 instances locally). The port is the target's
+//! port for `traffic-port`, else `HealthCheckPort`.
+//!
+//! Interval and timeout are `HealthCheckIntervalSeconds` and `HealthCheckTimeoutSeconds`
+//! multiplied by `--health-check-time-scale`. A target is `initial` until it reaches a
+//! threshold: `HealthyThresholdCount` consecutive successes make it `healthy`,
+//! `UnhealthyThresholdCount` consecutive failures make it `unhealthy` (and the reverse
+//! transitions need the same streaks). At most one check per target is in flight and at most
+//! [`MAX_CONCURRENT_CHECKS`] run at once. State of targets or groups that disappear, stop being
+//! used or turn health checks off is dropped. Draining targets are not checked.
 
+use crate::elbv2::target_group::{codes_match, parse_codes};
+use crate::elbv2::{CallCtx, Service};
+use crate::state::{TargetRec, World};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, LazyLock, RwLock, Weak};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::time::Instant;
 
 /// Identifies a target within a target group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -19,23 +50,604 @@ pub struct Health {
     pub description: Option<String>,
 }
 
+#[derive(Debug, Clone)]
+struct Entry {
+    health: Health,
+    /// The registration (`TargetRec::registered_ms`) this health belongs to; None = any.
+    epoch: Option<i64>,
+}
+
 /// target → health, written by the prober, read by DescribeTargetHealth and the data plane.
 #[derive(Default)]
 pub struct HealthTable {
-    map: RwLock<HashMap<TargetKey, Health>>,
+    map: RwLock<HashMap<TargetKey, Entry>>,
 }
 
 impl HealthTable {
     /// The last known health of a target.
     pub fn get(&self, k: &TargetKey) -> Option<Health> {
-        self.map.read().unwrap().get(k).cloned()
+        self.map.read().unwrap().get(k).map(|e| e.health.clone())
     }
     /// Records a target's health.
     pub fn set(&self, k: TargetKey, h: Health) {
-        self.map.write().unwrap().insert(k, h);
+        self.map.write().unwrap().insert(k, Entry { health: h, epoch: None });
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
         self.map.write().unwrap().clear();
+    }
+    /// The health of a target for one registration (`registered_ms`); health recorded for an
+    /// earlier registration of the same id and port does not count.
+    pub fn get_for(&self, k: &TargetKey, registered_ms: i64) -> Option<Health> {
+        let map = self.map.read().unwrap();
+        let e = map.get(k)?;
+        (e.epoch.is_none() || e.epoch == Some(registered_ms)).then(|| e.health.clone())
+    }
+    /// Records a target's health for one registration.
+    pub fn set_for(&self, k: TargetKey, registered_ms: i64, h: Health) {
+        self.map.write().unwrap().insert(k, Entry { health: h, epoch: Some(registered_ms) });
+    }
+    /// Forgets one target.
+    pub fn remove(&self, k: &TargetKey) {
+        self.map.write().unwrap().remove(k);
+    }
+    /// Forgets a target's health if it was recorded for another registration.
+    fn remove_stale(&self, k: &TargetKey, registered_ms: i64) {
+        let mut map = self.map.write().unwrap();
+        if map.get(k).is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms)) {
+            map.remove(k);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threshold state machine (pure)
+
+/// The result of one health check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    /// An HTTP status outside the matcher.
+    Mismatch(u16),
+    Timeout,
+    /// Connection refused, reset, TLS failure or an unreadable response.
+    Failed,
+}
+
+/// Where a target stands between thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Initial,
+    Healthy,
+    Unhealthy,
+}
+
+/// Consecutive-result counting with AWS's thresholds.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    pub phase: Phase,
+    passes: u32,
+    failures: u32,
+    last_failure: Option<Outcome>,
+    checks: u64,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker { phase: Phase::Initial, passes: 0, failures: 0, last_failure: None, checks: 0 }
+    }
+}
+
+/// `initial` / `Elb.InitialHealthChecking`.
+pub fn initial_checking() -> Health {
+    Health {
+        state: "initial",
+        reason: Some("Elb.InitialHealthChecking"),
+        description: Some("Initial health checks in progress".into()),
+    }
+}
+
+/// `unhealthy` with the reason AWS gives for a failed check.
+pub fn unhealthy_for(o: Outcome) -> Health {
+    let (reason, description) = match o {
+        Outcome::Mismatch(c) => ("Target.ResponseCodeMismatch", format!("Health checks failed with these codes: [{c}]")),
+        Outcome::Timeout => ("Target.Timeout", "Request timed out".to_string()),
+        Outcome::Pass | Outcome::Failed => ("Target.FailedHealthChecks", "Health checks failed".to_string()),
+    };
+    Health { state: "unhealthy", reason: Some(reason), description: Some(description) }
+}
+
+impl Tracker {
+    /// A target that has not been checked yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Whether no check has completed yet.
+    pub fn is_fresh(&self) -> bool {
+        self.checks == 0
+    }
+    /// Counts one result and returns the health to show.
+    pub fn record(&mut self, o: Outcome, healthy_threshold: u32, unhealthy_threshold: u32) -> Health {
+        self.checks += 1;
+        if o == Outcome::Pass {
+            self.passes += 1;
+            self.failures = 0;
+            if self.passes >= healthy_threshold.max(1) {
+                self.phase = Phase::Healthy;
+            }
+        } else {
+            self.failures += 1;
+            self.passes = 0;
+            self.last_failure = Some(o);
+            if self.failures >= unhealthy_threshold.max(1) {
+                self.phase = Phase::Unhealthy;
+            }
+        }
+        self.health()
+    }
+    /// The health for the current phase.
+    pub fn health(&self) -> Health {
+        match self.phase {
+            Phase::Initial => initial_checking(),
+            Phase::Healthy => Health { state: "healthy", reason: None, description: None },
+            Phase::Unhealthy => unhealthy_for(self.last_failure.unwrap_or(Outcome::Failed)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What to check
+
+/// How one target is checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckKind {
+    Tcp,
+    Http { tls: bool, path: String, codes: Vec<(u16, u16)> },
+    /// Cannot be checked locally (lambda): always passes.
+    Pass,
+}
+
+/// One target's check, as derived from its target group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckSpec {
+    /// The registration it belongs to (`registered_ms`).
+    pub epoch: i64,
+    pub kind: CheckKind,
+    pub addr: SocketAddr,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub healthy: u32,
+    pub unhealthy: u32,
+}
+
+fn scaled(seconds: i32, scale: f64) -> Duration {
+    Duration::from_secs_f64((seconds.max(1) as f64 * scale).max(0.01))
+}
+
+/// The check for one target of a target group; None if it cannot be addressed.
+pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Option<CheckSpec> {
+    let tt = tg.target_type.as_deref().unwrap_or("instance");
+    let ip: IpAddr = match tt {
+        "ip" => t.id.parse().ok()?,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    let port: u16 = match tg.health_check_port.as_deref() {
+        None | Some("traffic-port") => u16::try_from(t.port).ok()?,
+        Some(p) => p.parse().ok()?,
+    };
+    let hc = tg.health_check_protocol.as_deref().unwrap_or("TCP");
+    let kind = if tt == "lambda" {
+        CheckKind::Pass
+    } else if hc == "TCP" || tg.protocol_version.as_deref() == Some("GRPC") {
+        CheckKind::Tcp
+    } else {
+        let codes = tg
+            .matcher
+            .as_ref()
+            .and_then(|m| m.http_code.as_deref())
+            .and_then(parse_codes)
+            .unwrap_or_else(|| vec![(200, 200)]);
+        CheckKind::Http { tls: hc == "HTTPS", path: tg.health_check_path.clone().unwrap_or_else(|| "/".into()), codes }
+    };
+    Some(CheckSpec {
+        epoch: t.registered_ms,
+        kind,
+        addr: SocketAddr::new(ip, port),
+        interval: scaled(tg.health_check_interval_seconds.unwrap_or(30), scale),
+        timeout: scaled(tg.health_check_timeout_seconds.unwrap_or(5), scale),
+        healthy: tg.healthy_threshold_count.unwrap_or(5).max(1) as u32,
+        unhealthy: tg.unhealthy_threshold_count.unwrap_or(2).max(1) as u32,
+    })
+}
+
+/// Every target that should be checked now, with its check.
+fn desired(world: &World, app: &crate::App) -> HashMap<TargetKey, CheckSpec> {
+    let mut out = HashMap::new();
+    for scope in world.scopes.values() {
+        if scope.target_groups.is_empty() {
+            continue;
+        }
+        let ctx = CallCtx {
+            account: scope.account.clone(),
+            region: scope.region.clone(),
+            config: app.config.clone(),
+            health: app.health.clone(),
+            now_ms: 0,
+        };
+        let svc = Service::read(&ctx, scope);
+        for rec in scope.target_groups.values() {
+            let tg = &rec.tg;
+            if !tg.health_check_enabled.unwrap_or(true) || rec.targets.is_empty() {
+                continue;
+            }
+            let arn = tg.target_group_arn.clone().unwrap_or_default();
+            if svc.lbs_using_tg(&arn).is_empty() {
+                continue;
+            }
+            for t in &rec.targets {
+                if let Some(spec) = check_spec(tg, t, app.config.health_time_scale) {
+                    out.insert(TargetKey { tg_arn: arn.clone(), id: t.id.clone(), port: t.port }, spec);
+                }
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running checks
+
+/// Checks running at once, across all targets.
+pub const MAX_CONCURRENT_CHECKS: usize = 64;
+
+/// Parses `HTTP/1.1 200 OK` → 200.
+pub fn parse_status_line(line: &[u8]) -> Option<u16> {
+    let s = std::str::from_utf8(line).ok()?;
+    let mut it = s.split_whitespace();
+    if !it.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    let code = it.next()?;
+    if code.len() != 3 {
+        return None;
+    }
+    code.parse().ok()
+}
+
+async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, host: &str, path: &str) -> Option<u16> {
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ELB-HealthChecker/2.0\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 1024];
+    loop {
+        if let Some(end) = buf.windows(2).position(|w| w == b"\r\n") {
+            return parse_status_line(&buf[..end]);
+        }
+        if buf.len() > 8192 {
+            return None;
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return parse_status_line(&buf);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Accepts any server certificate (health checks do not validate certificates, as on AWS).
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+static TLS: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(|| {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+        .with_no_client_auth();
+    Some(Arc::new(cfg))
+});
+
+async fn check_once(spec: &CheckSpec) -> Outcome {
+    match &spec.kind {
+        CheckKind::Pass => Outcome::Pass,
+        CheckKind::Tcp => match TcpStream::connect(spec.addr).await {
+            Ok(_) => Outcome::Pass,
+            Err(_) => Outcome::Failed,
+        },
+        CheckKind::Http { tls, path, codes } => {
+            let Ok(stream) = TcpStream::connect(spec.addr).await else {
+                return Outcome::Failed;
+            };
+            let host = spec.addr.to_string();
+            let status = if *tls {
+                let Some(cfg) = TLS.clone() else {
+                    return Outcome::Failed;
+                };
+                let name = rustls::pki_types::ServerName::IpAddress(spec.addr.ip().into());
+                match tokio_rustls::TlsConnector::from(cfg).connect(name, stream).await {
+                    Ok(s) => http_status(s, &host, path).await,
+                    Err(_) => None,
+                }
+            } else {
+                http_status(stream, &host, path).await
+            };
+            match status {
+                None => Outcome::Failed,
+                Some(c) if codes_match(codes, c) => Outcome::Pass,
+                Some(c) => Outcome::Mismatch(c),
+            }
+        }
+    }
+}
+
+/// Runs one check within the spec's timeout.
+pub async fn run_check(spec: &CheckSpec) -> Outcome {
+    tokio::time::timeout(spec.timeout, check_once(spec)).await.unwrap_or(Outcome::Timeout)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The prober task
+
+struct Probe {
+    spec: CheckSpec,
+    tracker: Tracker,
+    next_due: Instant,
+    in_flight: bool,
+    /// Changes whenever the spec does, so results of an older spec are ignored.
+    token: u64,
+}
+
+struct Done {
+    key: TargetKey,
+    token: u64,
+    outcome: Outcome,
+}
+
+fn reconcile(probes: &mut HashMap<TargetKey, Probe>, want: HashMap<TargetKey, CheckSpec>, health: &HealthTable, token: &mut u64) {
+    probes.retain(|k, _| {
+        let keep = want.contains_key(k);
+        if !keep {
+            health.remove(k);
+        }
+        keep
+    });
+    let now = Instant::now();
+    for (k, spec) in want {
+        health.remove_stale(&k, spec.epoch);
+        match probes.get_mut(&k) {
+            Some(p) if p.spec == spec => {}
+            Some(p) => {
+                *token += 1;
+                p.token = *token;
+                if p.spec.epoch != spec.epoch {
+                    p.tracker = Tracker::new();
+                }
+                p.spec = spec;
+                p.next_due = now;
+            }
+            None => {
+                *token += 1;
+                probes.insert(k, Probe { spec, tracker: Tracker::new(), next_due: now, in_flight: false, token: *token });
+            }
+        }
+    }
+}
+
+/// Starts the health prober for `app`; it stops when the app is dropped.
+pub fn spawn_prober(app: Arc<crate::App>) -> tokio::task::JoinHandle<()> {
+    let generation = app.published.generation.subscribe();
+    let health = app.health.clone();
+    let weak = Arc::downgrade(&app);
+    drop(app);
+    tokio::spawn(prober(weak, health, generation))
+}
+
+async fn prober(app: Weak<crate::App>, health: Arc<HealthTable>, mut generation: watch::Receiver<u64>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
+    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_CHECKS));
+    let mut probes: HashMap<TargetKey, Probe> = HashMap::new();
+    let mut token = 0u64;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            let Some(a) = app.upgrade() else { return };
+            let world = a.published.world.load_full();
+            let want = desired(&world, &a);
+            drop(a);
+            reconcile(&mut probes, want, &health, &mut token);
+            dirty = false;
+        }
+        let now = Instant::now();
+        for (k, p) in probes.iter_mut() {
+            if p.in_flight || p.next_due > now {
+                continue;
+            }
+            p.in_flight = true;
+            if p.tracker.is_fresh() {
+                health.set_for(k.clone(), p.spec.epoch, initial_checking());
+            }
+            let (spec, key, token, tx, permits) = (p.spec.clone(), k.clone(), p.token, tx.clone(), permits.clone());
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else { return };
+                let outcome = run_check(&spec).await;
+                let _ = tx.send(Done { key, token, outcome });
+            });
+        }
+        let idle = now + Duration::from_secs(1);
+        let wake = probes.values().filter(|p| !p.in_flight).map(|p| p.next_due).min().unwrap_or(idle).min(idle);
+        tokio::select! {
+            changed = generation.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                dirty = true;
+            }
+            Some(done) = rx.recv() => {
+                if let Some(p) = probes.get_mut(&done.key) {
+                    p.in_flight = false;
+                    if p.token == done.token {
+                        let h = p.tracker.record(done.outcome, p.spec.healthy, p.spec.unhealthy);
+                        health.set_for(done.key, p.spec.epoch, h);
+                        p.next_due = Instant::now() + p.spec.interval;
+                    } else {
+                        p.next_due = Instant::now();
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_drive_transitions() {
+        let mut t = Tracker::new();
+        assert!(t.is_fresh());
+        assert_eq!(t.record(Outcome::Pass, 3, 2).state, "initial");
+        assert_eq!(t.record(Outcome::Pass, 3, 2).state, "initial");
+        assert_eq!(t.record(Outcome::Pass, 3, 2).state, "healthy");
+        // One failure below the threshold keeps it healthy; a pass resets the failure streak.
+        assert_eq!(t.record(Outcome::Mismatch(503), 3, 2).state, "healthy");
+        assert_eq!(t.record(Outcome::Pass, 3, 2).state, "healthy");
+        assert_eq!(t.record(Outcome::Mismatch(503), 3, 2).state, "healthy");
+        let h = t.record(Outcome::Mismatch(503), 3, 2);
+        assert_eq!((h.state, h.reason), ("unhealthy", Some("Target.ResponseCodeMismatch")));
+        assert_eq!(h.description.as_deref(), Some("Health checks failed with these codes: [503]"));
+        // Back to healthy needs the full healthy streak.
+        t.record(Outcome::Pass, 3, 2);
+        assert_eq!(t.record(Outcome::Pass, 3, 2).state, "unhealthy");
+        assert_eq!(t.record(Outcome::Pass, 3, 2).state, "healthy");
+    }
+
+    #[test]
+    fn new_target_can_go_straight_to_unhealthy() {
+        let mut t = Tracker::new();
+        assert_eq!(t.record(Outcome::Timeout, 5, 2).state, "initial");
+        let h = t.record(Outcome::Timeout, 5, 2);
+        assert_eq!((h.state, h.reason, h.description.as_deref()), ("unhealthy", Some("Target.Timeout"), Some("Request timed out")));
+        let f = unhealthy_for(Outcome::Failed);
+        assert_eq!((f.reason, f.description.as_deref()), (Some("Target.FailedHealthChecks"), Some("Health checks failed")));
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK"), Some(200));
+        assert_eq!(parse_status_line(b"HTTP/1.0 503 Service Unavailable"), Some(503));
+        assert_eq!(parse_status_line(b"SSH-2.0-OpenSSH"), None);
+        assert_eq!(parse_status_line(b"HTTP/1.1 20 OK"), None);
+    }
+
+    #[test]
+    fn epochs_hide_stale_health() {
+        let t = HealthTable::default();
+        let k = TargetKey { tg_arn: "a".into(), id: "1.2.3.4".into(), port: 80 };
+        t.set_for(k.clone(), 1, initial_checking());
+        assert!(t.get_for(&k, 1).is_some());
+        assert!(t.get_for(&k, 2).is_none());
+        t.remove_stale(&k, 2);
+        assert!(t.get(&k).is_none());
+        t.set(k.clone(), initial_checking());
+        assert!(t.get_for(&k, 7).is_some());
+    }
+
+    fn tg(protocol: &str, tt: &str, hc: &str) -> api_models::TargetGroup {
+        api_models::TargetGroup {
+            protocol: Some(protocol.into()),
+            target_type: Some(tt.into()),
+            health_check_protocol: Some(hc.into()),
+            health_check_port: Some("traffic-port".into()),
+            health_check_path: Some("/health".into()),
+            matcher: Some(api_models::Matcher { http_code: Some("200-299".into()), grpc_code: None }),
+            health_check_interval_seconds: Some(30),
+            health_check_timeout_seconds: Some(5),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn specs_address_targets() {
+        let t = TargetRec { id: "i-0abc".into(), port: 8080, availability_zone: None, quic_server_id: None, registered_ms: 9 };
+        let s = check_spec(&tg("HTTP", "instance", "HTTP"), &t, 0.01).unwrap();
+        assert_eq!(s.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.interval, Duration::from_millis(300));
+        assert_eq!(s.kind, CheckKind::Http { tls: false, path: "/health".into(), codes: vec![(200, 299)] });
+        let ip = TargetRec { id: "127.0.0.2".into(), ..t.clone() };
+        let s = check_spec(&tg("TCP", "ip", "TCP"), &ip, 1.0).unwrap();
+        assert_eq!((s.addr, s.kind), ("127.0.0.2:8080".parse().unwrap(), CheckKind::Tcp));
+        let mut custom = tg("HTTPS", "ip", "HTTPS");
+        custom.health_check_port = Some("9000".into());
+        assert_eq!(check_spec(&custom, &ip, 1.0).unwrap().addr.port(), 9000);
+    }
+
+    #[tokio::test]
+    async fn http_and_tcp_checks_against_a_local_server() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    let ok = String::from_utf8_lossy(&buf[..n]).starts_with("GET /ok ");
+                    let resp: &[u8] = if ok { b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n" } else { b"HTTP/1.1 503 No\r\ncontent-length: 0\r\n\r\n" };
+                    let _ = s.write_all(resp).await;
+                });
+            }
+        });
+        let spec = |path: &str| CheckSpec {
+            epoch: 0,
+            kind: CheckKind::Http { tls: false, path: path.into(), codes: vec![(200, 200)] },
+            addr,
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_secs(2),
+            healthy: 2,
+            unhealthy: 2,
+        };
+        assert_eq!(run_check(&spec("/ok")).await, Outcome::Pass);
+        assert_eq!(run_check(&spec("/bad")).await, Outcome::Mismatch(503));
+        let tcp = CheckSpec { kind: CheckKind::Tcp, ..spec("/") };
+        assert_eq!(run_check(&tcp).await, Outcome::Pass);
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        assert_eq!(run_check(&CheckSpec { addr: closed, ..tcp }).await, Outcome::Failed);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod dataplane;
 pub mod ec2;
 pub mod elbv2;
 pub mod health;
@@ -54,6 +55,7 @@ impl App {
             .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
         let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
         let router = api::router(app.clone());
+        health::spawn_prober(app.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
                 tracing::error!("API server stopped: {e}");

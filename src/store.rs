@@ -146,3 +146,80 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Ec2Rec, Scope};
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("localelb-store-{tag}-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn rec(id: &str) -> Ec2Rec {
+        Ec2Rec { kind: "vpc".into(), id: id.into(), fields: Default::default(), tags: vec![], seq: 1 }
+    }
+
+    #[test]
+    fn commits_survive_reopen_and_deletes_stick() {
+        let dir = temp_dir("reopen");
+        {
+            let mut store = Store::open(Some(&dir)).unwrap();
+            let mut scope = Scope::new("111111111111", "eu-west-1");
+            scope.ec2.insert("vpc-1".into(), rec("vpc-1"));
+            scope.ec2.insert("vpc-2".into(), rec("vpc-2"));
+            let mut changes = Vec::new();
+            scope.take_changes(&mut changes);
+            store.commit(&changes).unwrap();
+            // Update one row and delete the other in the same transaction.
+            scope.ec2.get_mut("vpc-1").unwrap().seq = 7;
+            scope.ec2.remove("vpc-2");
+            let mut changes = Vec::new();
+            scope.take_changes(&mut changes);
+            store.commit(&changes).unwrap();
+        }
+        let store = Store::open(Some(&dir)).unwrap();
+        let world = store.load().unwrap();
+        let scope = world.scope("111111111111", "eu-west-1").unwrap();
+        assert_eq!(scope.ec2.get("vpc-1").unwrap().seq, 7);
+        assert!(scope.ec2.get("vpc-2").is_none());
+        assert_eq!(scope.next_seq, 7);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn newer_schema_is_refused_with_file_and_ephemeral_hint() {
+        let dir = temp_dir("newer");
+        {
+            let store = Store::open(Some(&dir)).unwrap();
+            store.conn.execute_batch("UPDATE meta SET value = '99' WHERE key = 'schema_version'").unwrap();
+        }
+        let err = Store::open(Some(&dir)).err().expect("refused").0;
+        assert!(err.contains(DB_FILE) && err.contains("--ephemeral") && err.contains("99"), "{err}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn unversioned_file_is_migrated() {
+        let dir = temp_dir("old");
+        {
+            let conn = Connection::open(dir.join(DB_FILE)).unwrap();
+            conn.execute_batch("CREATE TABLE unrelated(x INTEGER);").unwrap();
+        }
+        let store = Store::open(Some(&dir)).unwrap();
+        let v: String = store.conn.query_row("SELECT value FROM meta WHERE key='schema_version'", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION.to_string());
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn corrupt_file_is_refused() {
+        let dir = temp_dir("corrupt");
+        std::fs::write(dir.join(DB_FILE), b"not a database").unwrap();
+        let err = Store::open(Some(&dir)).err().expect("refused").0;
+        assert!(err.contains(DB_FILE) && err.contains("--ephemeral"), "{err}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -145,3 +145,99 @@ impl Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::elbv2::CallCtx;
+    use api_models as m;
+
+    fn ctx(app: &crate::App) -> CallCtx {
+        CallCtx {
+            account: "000000000000".into(),
+            region: "us-east-1".into(),
+            config: app.config.clone(),
+            health: app.health.clone(),
+            now_ms: m::Timestamp::now().millis(),
+        }
+    }
+
+    fn create_tg(name: &str, port: i32) -> m::Request {
+        m::Request::CreateTargetGroup(m::CreateTargetGroupInput {
+            name: Some(name.into()),
+            protocol: Some("HTTP".into()),
+            port: Some(port),
+            vpc_id: Some("vpc-12345678".into()),
+            ..Default::default()
+        })
+    }
+
+    /// Concurrent creates of one name serialize in the writer: one target group, one ARN.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_creates_cannot_race_into_duplicates() {
+        let cfg = Config { listen: "127.0.0.1:0".into(), data_dir: None, ..Config::default() };
+        let running = crate::App::start(cfg).await.unwrap();
+        let app = running.app.clone();
+        let mut calls = Vec::new();
+        for i in 0..32 {
+            let app = app.clone();
+            // Half the calls use the same settings (idempotent), half a different port (duplicate).
+            let port = if i % 2 == 0 { 80 } else { 81 };
+            calls.push(tokio::spawn(async move { app.call(ctx(&app), create_tg("race", port)).await }));
+        }
+        let mut arns = std::collections::BTreeSet::new();
+        let mut dup = 0;
+        for c in calls {
+            match c.await.unwrap() {
+                Ok(m::Response::CreateTargetGroup(out)) => {
+                    arns.insert(out.target_groups.unwrap()[0].target_group_arn.clone().unwrap());
+                }
+                Err(e) => {
+                    assert_eq!(e.code(), "DuplicateTargetGroupName");
+                    dup += 1;
+                }
+                Ok(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(arns.len(), 1, "one target group for one name");
+        assert_eq!(dup, 16, "the other settings were refused");
+        let world = app.published.world.load_full();
+        assert_eq!(world.scope("000000000000", "us-east-1").unwrap().target_groups.len(), 1);
+    }
+
+    /// A failed call leaves no trace: AddTags on [existing, unknown] tags neither.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_calls_roll_back() {
+        let cfg = Config { listen: "127.0.0.1:0".into(), data_dir: None, ..Config::default() };
+        let running = crate::App::start(cfg).await.unwrap();
+        let app = running.app.clone();
+        let created = app
+            .call(
+                ctx(&app),
+                m::Request::CreateLoadBalancer(m::CreateLoadBalancerInput {
+                    name: Some("rollback".into()),
+                    subnets: Some(vec!["subnet-1".into(), "subnet-2".into()]),
+                    ..Default::default()
+                }),
+            )
+            .await
+            .unwrap();
+        let m::Response::CreateLoadBalancer(out) = created else { panic!() };
+        let lb = out.load_balancers.unwrap()[0].load_balancer_arn.clone().unwrap();
+        let bogus = lb.replace("rollback", "missing");
+        let e = app
+            .call(
+                ctx(&app),
+                m::Request::AddTags(m::AddTagsInput {
+                    resource_arns: Some(vec![lb.clone(), bogus]),
+                    tags: Some(vec![m::Tag { key: Some("k".into()), value: Some("v".into()) }]),
+                }),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "LoadBalancerNotFound");
+        let world = app.published.world.load_full();
+        let scope = world.scope("000000000000", "us-east-1").unwrap();
+        assert!(scope.load_balancers.get(&lb).unwrap().tags.is_empty(), "the first ARN's tags were rolled back");
+    }
+}

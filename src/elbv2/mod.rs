@@ -2,7 +2,10 @@
 //! [`Service`] runs one call against one scope: read-only on a snapshot, or mutable inside
 //! the writer.
 
+pub mod actions;
 pub mod arn;
+pub mod listener;
+pub mod rule;
 pub mod attributes;
 pub mod load_balancer;
 pub mod lookup;
@@ -13,6 +16,8 @@ pub mod trust_store;
 pub mod capacity;
 pub mod ssl_policies;
 pub mod limits;
+pub mod target_group;
+pub mod targets;
 mod service;
 
 use crate::config::Config;

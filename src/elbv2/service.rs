@@ -7,8 +7,7 @@ use api_models as m;
 impl m::Elbv2 for Service<'_> {
     type Error = ApiError;
     fn add_listener_certificates(&mut self, i: m::AddListenerCertificatesInput) -> ApiResult<m::AddListenerCertificatesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("AddListenerCertificates is not implemented yet"))
+        self.add_listener_certificates_impl(i)
     }
     fn add_tags(&mut self, i: m::AddTagsInput) -> ApiResult<m::AddTagsOutput> {
         self.add_tags_impl(i)
@@ -17,47 +16,40 @@ impl m::Elbv2 for Service<'_> {
         self.add_trust_store_revocations_impl(i)
     }
     fn create_listener(&mut self, i: m::CreateListenerInput) -> ApiResult<m::CreateListenerOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("CreateListener is not implemented yet"))
+        self.create_listener_impl(i)
     }
     fn create_load_balancer(&mut self, i: m::CreateLoadBalancerInput) -> ApiResult<m::CreateLoadBalancerOutput> {
         self.create_load_balancer_impl(i)
     }
     fn create_rule(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("CreateRule is not implemented yet"))
+        self.create_rule_impl(i)
     }
     fn create_target_group(&mut self, i: m::CreateTargetGroupInput) -> ApiResult<m::CreateTargetGroupOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("CreateTargetGroup is not implemented yet"))
+        self.create_target_group_impl(i)
     }
     fn create_trust_store(&mut self, i: m::CreateTrustStoreInput) -> ApiResult<m::CreateTrustStoreOutput> {
         self.create_trust_store_impl(i)
     }
     fn delete_listener(&mut self, i: m::DeleteListenerInput) -> ApiResult<m::DeleteListenerOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeleteListener is not implemented yet"))
+        self.delete_listener_impl(i)
     }
     fn delete_load_balancer(&mut self, i: m::DeleteLoadBalancerInput) -> ApiResult<m::DeleteLoadBalancerOutput> {
         self.delete_load_balancer_impl(i)
     }
     fn delete_rule(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeleteRule is not implemented yet"))
+        self.delete_rule_impl(i)
     }
     fn delete_shared_trust_store_association(&mut self, i: m::DeleteSharedTrustStoreAssociationInput) -> ApiResult<m::DeleteSharedTrustStoreAssociationOutput> {
         self.delete_shared_trust_store_association_impl(i)
     }
     fn delete_target_group(&mut self, i: m::DeleteTargetGroupInput) -> ApiResult<m::DeleteTargetGroupOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeleteTargetGroup is not implemented yet"))
+        self.delete_target_group_impl(i)
     }
     fn delete_trust_store(&mut self, i: m::DeleteTrustStoreInput) -> ApiResult<m::DeleteTrustStoreOutput> {
         self.delete_trust_store_impl(i)
     }
     fn deregister_targets(&mut self, i: m::DeregisterTargetsInput) -> ApiResult<m::DeregisterTargetsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DeregisterTargets is not implemented yet"))
+        self.deregister_targets_impl(i)
     }
     fn describe_account_limits(&mut self, i: m::DescribeAccountLimitsInput) -> ApiResult<m::DescribeAccountLimitsOutput> {
         self.describe_account_limits_impl(i)
@@ -66,16 +58,13 @@ impl m::Elbv2 for Service<'_> {
         self.describe_capacity_reservation_impl(i)
     }
     fn describe_listener_attributes(&mut self, i: m::DescribeListenerAttributesInput) -> ApiResult<m::DescribeListenerAttributesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeListenerAttributes is not implemented yet"))
+        self.describe_listener_attributes_impl(i)
     }
     fn describe_listener_certificates(&mut self, i: m::DescribeListenerCertificatesInput) -> ApiResult<m::DescribeListenerCertificatesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeListenerCertificates is not implemented yet"))
+        self.describe_listener_certificates_impl(i)
     }
     fn describe_listeners(&mut self, i: m::DescribeListenersInput) -> ApiResult<m::DescribeListenersOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeListeners is not implemented yet"))
+        self.describe_listeners_impl(i)
     }
     fn describe_load_balancer_attributes(&mut self, i: m::DescribeLoadBalancerAttributesInput) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
         self.describe_load_balancer_attributes_impl(i)
@@ -84,8 +73,7 @@ impl m::Elbv2 for Service<'_> {
         self.describe_load_balancers_impl(i)
     }
     fn describe_rules(&mut self, i: m::DescribeRulesInput) -> ApiResult<m::DescribeRulesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeRules is not implemented yet"))
+        self.describe_rules_impl(i)
     }
     fn describe_ssl_policies(&mut self, i: m::DescribeSSLPoliciesInput) -> ApiResult<m::DescribeSSLPoliciesOutput> {
         self.describe_ssl_policies_impl(i)
@@ -94,16 +82,13 @@ impl m::Elbv2 for Service<'_> {
         self.describe_tags_impl(i)
     }
     fn describe_target_group_attributes(&mut self, i: m::DescribeTargetGroupAttributesInput) -> ApiResult<m::DescribeTargetGroupAttributesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeTargetGroupAttributes is not implemented yet"))
+        self.describe_target_group_attributes_impl(i)
     }
     fn describe_target_groups(&mut self, i: m::DescribeTargetGroupsInput) -> ApiResult<m::DescribeTargetGroupsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeTargetGroups is not implemented yet"))
+        self.describe_target_groups_impl(i)
     }
     fn describe_target_health(&mut self, i: m::DescribeTargetHealthInput) -> ApiResult<m::DescribeTargetHealthOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("DescribeTargetHealth is not implemented yet"))
+        self.describe_target_health_impl(i)
     }
     fn describe_trust_store_associations(&mut self, i: m::DescribeTrustStoreAssociationsInput) -> ApiResult<m::DescribeTrustStoreAssociationsOutput> {
         self.describe_trust_store_associations_impl(i)
@@ -130,38 +115,31 @@ impl m::Elbv2 for Service<'_> {
         self.modify_ip_pools_impl(i)
     }
     fn modify_listener(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyListener is not implemented yet"))
+        self.modify_listener_impl(i)
     }
     fn modify_listener_attributes(&mut self, i: m::ModifyListenerAttributesInput) -> ApiResult<m::ModifyListenerAttributesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyListenerAttributes is not implemented yet"))
+        self.modify_listener_attributes_impl(i)
     }
     fn modify_load_balancer_attributes(&mut self, i: m::ModifyLoadBalancerAttributesInput) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {
         self.modify_load_balancer_attributes_impl(i)
     }
     fn modify_rule(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyRule is not implemented yet"))
+        self.modify_rule_impl(i)
     }
     fn modify_target_group(&mut self, i: m::ModifyTargetGroupInput) -> ApiResult<m::ModifyTargetGroupOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyTargetGroup is not implemented yet"))
+        self.modify_target_group_impl(i)
     }
     fn modify_target_group_attributes(&mut self, i: m::ModifyTargetGroupAttributesInput) -> ApiResult<m::ModifyTargetGroupAttributesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("ModifyTargetGroupAttributes is not implemented yet"))
+        self.modify_target_group_attributes_impl(i)
     }
     fn modify_trust_store(&mut self, i: m::ModifyTrustStoreInput) -> ApiResult<m::ModifyTrustStoreOutput> {
         self.modify_trust_store_impl(i)
     }
     fn register_targets(&mut self, i: m::RegisterTargetsInput) -> ApiResult<m::RegisterTargetsOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("RegisterTargets is not implemented yet"))
+        self.register_targets_impl(i)
     }
     fn remove_listener_certificates(&mut self, i: m::RemoveListenerCertificatesInput) -> ApiResult<m::RemoveListenerCertificatesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("RemoveListenerCertificates is not implemented yet"))
+        self.remove_listener_certificates_impl(i)
     }
     fn remove_tags(&mut self, i: m::RemoveTagsInput) -> ApiResult<m::RemoveTagsOutput> {
         self.remove_tags_impl(i)
@@ -173,8 +151,7 @@ impl m::Elbv2 for Service<'_> {
         self.set_ip_address_type_impl(i)
     }
     fn set_rule_priorities(&mut self, i: m::SetRulePrioritiesInput) -> ApiResult<m::SetRulePrioritiesOutput> {
-        let _ = i;
-        Err(ApiError::invalid_action("SetRulePriorities is not implemented yet"))
+        self.set_rule_priorities_impl(i)
     }
     fn set_security_groups(&mut self, i: m::SetSecurityGroupsInput) -> ApiResult<m::SetSecurityGroupsOutput> {
         self.set_security_groups_impl(i)
