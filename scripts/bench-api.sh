@@ -25,6 +25,7 @@ T_START=$(date +%s)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/localelb-bench.XXXXXX")
 SERVER_PID=""
+CLIENT_PID=""
 
 stop_server() {
     if [[ -n "$SERVER_PID" ]]; then
@@ -39,6 +40,7 @@ stop_server() {
     fi
 }
 cleanup() {
+    if [[ -n "$CLIENT_PID" ]]; then kill "$CLIENT_PID" 2>/dev/null || true; wait "$CLIENT_PID" 2>/dev/null || true; fi
     stop_server
     rm -rf "$WORK"
 }
@@ -75,6 +77,23 @@ MOTO_VERSION=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.ve
 CLIENT=$WORK/api_client
 rustc -O --edition 2021 -o "$CLIENT" scripts/bench/api_client.rs
 
+# client OUT ERR ARGS...: runs the client in the background and waits for it, so that a signal
+# to this script is handled at once (bash defers traps while a foreground command runs).
+# ERR "-" keeps this script's stderr (redirecting to /dev/stderr would truncate a log file).
+client() {
+    local out=$1 err=$2 rc=0
+    shift 2
+    if [[ $err == - ]]; then
+        "$CLIENT" "$ADDR" "$@" >"$out" &
+    else
+        "$CLIENT" "$ADDR" "$@" >"$out" 2>"$err" &
+    fi
+    CLIENT_PID=$!
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=""
+    return "$rc"
+}
+
 free_port() {
     "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
@@ -91,10 +110,11 @@ wait_ready() {
 
 start_localelb() {
     local out=$WORK/localelb.log addr=""
+    : >"$out"
     "$BIN" serve --listen 127.0.0.1:0 --ephemeral >"$out" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 600); do
-        addr=$(sed -n 's#^localelb listening on http://\([^ /]*\).*#\1#p' "$out" | head -n1)
+        addr=$(sed -n 's#^localelb listening on http://\([^ /]*\).*#\1#p' "$out" | head -n1 || true)
         [[ -n "$addr" ]] && break
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
@@ -117,21 +137,23 @@ start_moto() {
 reset_state() {
     "$CLIENT" "$ADDR" reset "$RESET_PATH" || die "$SERVER reset failed"
     if [[ $SERVER == moto ]]; then
-        BENCH_VPC_ID=$("$CLIENT" "$ADDR" vpc) || die "moto CreateVpc failed"
+        client "$WORK/vpc" - vpc || die "moto CreateVpc failed"
+        BENCH_VPC_ID=$(cat "$WORK/vpc")
         export BENCH_VPC_ID
     else
         unset BENCH_VPC_ID
     fi
 }
 # seed: creates tg-seed-0..99 (a failure is reported; the describe runs then count errors).
-seed() { "$CLIENT" "$ADDR" seed 100 || log "WARNING: $SERVER: creating 100 target groups failed"; }
+seed() { client /dev/null - seed 100 || log "WARNING: $SERVER: creating 100 target groups failed"; }
 
 declare -A RES
 # measure KEY ARGS...: one run; stores "rps p50 p99 ok err reconnects" under SERVER:KEY
 measure() {
     local key=$1 line
     shift
-    line=$("$CLIENT" "$ADDR" "$@" 2>"$WORK/err") || die "client failed: $(cat "$WORK/err")"
+    client "$WORK/out" "$WORK/err" "$@" || die "client failed: $(cat "$WORK/err")"
+    line=$(cat "$WORK/out")
     if [[ -s "$WORK/err" ]]; then log "$SERVER $key: $(head -c 400 "$WORK/err")"; fi
     # RESULT ok=.. err=.. total=.. secs=.. rps=.. p50_ms=.. p99_ms=.. reconnects=..
     local ok err rps p50 p99 rc
@@ -146,17 +168,18 @@ measure() {
 }
 
 # Per-connection request counts (each run also stops after $SECS seconds).
+# Creates stay under AWS's 3,000 target groups per region, which localelb enforces.
 N_CREATE_1=$((2000 * SCALE)); N_CREATE_8=$((250 * SCALE))
-N_NAME_1=$((2000 * SCALE)); N_NAME_8=$((250 * SCALE))
-N_ALL_1=$((500 * SCALE)); N_ALL_8=$((100 * SCALE))
+N_NAME_1=$((20000 * SCALE)); N_NAME_8=$((2500 * SCALE))
+N_ALL_1=$((5000 * SCALE)); N_ALL_8=$((625 * SCALE))
 
 run_suite() {
     reset_state
     # warm-up (not measured)
-    "$CLIENT" "$ADDR" create 2 100 "$SECS" w >/dev/null 2>&1 || true
+    client /dev/null /dev/null create 2 100 "$SECS" w || true
     seed
-    "$CLIENT" "$ADDR" describe-name 2 100 "$SECS" 100 >/dev/null 2>&1 || true
-    "$CLIENT" "$ADDR" describe-all 2 10 "$SECS" >/dev/null 2>&1 || true
+    client /dev/null /dev/null describe-name 2 100 "$SECS" 100 || true
+    client /dev/null /dev/null describe-all 2 10 "$SECS" || true
 
     reset_state; measure create:1 create 1 "$N_CREATE_1" "$SECS" s
     reset_state; measure create:8 create 8 "$N_CREATE_8" "$SECS" c
@@ -167,6 +190,7 @@ run_suite() {
     "$CLIENT" "$ADDR" reset "$RESET_PATH" || true
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 SERVER=localelb; RESET_PATH=/_localelb/reset
 log "starting localelb: $BIN_NOTE"
 start_localelb
@@ -183,7 +207,7 @@ stop_server
 echo
 echo "localelb: $BIN_NOTE"
 echo "moto:     moto_server $MOTO_VERSION (Werkzeug; closes every connection, the client reconnects)"
-echo "machine:  $(nproc) cores; client and server share them; loopback; per run <= ${SECS}s"
+echo "machine:  $(nproc) cores, shared by client and server; loopback; each run <= ${SECS}s; load avg before: $LOAD_BEFORE"
 echo
 printf '%-29s %4s | %14s %8s %8s | %10s %8s %8s | %s\n' \
     op conc "localelb req/s" "p50 ms" "p99 ms" "moto req/s" "p50 ms" "p99 ms" "ratio (localelb/moto req/s)"
