@@ -44,7 +44,9 @@ pub fn default_data_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(x).join("localelb");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/localelb")
 }
 
@@ -81,7 +83,10 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
             _ => (a.clone(), None),
         };
         let mut val = |name: &str| -> Result<String, String> {
-            inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| format!("{name} needs a value"))
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("{name} needs a value"))
         };
         match flag.as_str() {
             "--listen" => c.listen = val("--listen")?,
@@ -91,18 +96,31 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
             "--region" => c.default_region = val("--region")?,
             "--health-check-time-scale" => {
                 let v = val("--health-check-time-scale")?;
-                c.health_time_scale = v.parse().ok().filter(|f: &f64| *f > 0.0).ok_or(format!("bad time scale {v}"))?;
+                c.health_time_scale = v
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| *f > 0.0)
+                    .ok_or(format!("bad time scale {v}"))?;
             }
             "--quota" => {
                 let v = val("--quota")?;
-                let (k, n) = v.split_once('=').ok_or(format!("--quota wants NAME=N, got {v}"))?;
-                c.quotas.insert(k.to_string(), n.parse().map_err(|_| format!("bad quota value {n}"))?);
+                let (k, n) = v
+                    .split_once('=')
+                    .ok_or(format!("--quota wants NAME=N, got {v}"))?;
+                c.quotas.insert(
+                    k.to_string(),
+                    n.parse().map_err(|_| format!("bad quota value {n}"))?,
+                );
             }
             "--s3-dir" => c.s3_dir = Some(PathBuf::from(val("--s3-dir")?)),
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }
     }
-    c.data_dir = if ephemeral { None } else { Some(data_dir.unwrap_or_else(default_data_dir)) };
+    c.data_dir = if ephemeral {
+        None
+    } else {
+        Some(data_dir.unwrap_or_else(default_data_dir))
+    };
     Ok(c)
 }

@@ -40,8 +40,13 @@ const AZ_LETTERS: [char; 3] = ['a', 'b', 'c'];
 const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
 const DEFAULT_SUBNET_CIDRS: [&str; 3] = ["172.31.0.0/20", "172.31.16.0/20", "172.31.32.0/20"];
 
-const READS: [&str; 5] =
-    ["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribeAvailabilityZones", "DescribeNetworkInterfaces"];
+const READS: [&str; 5] = [
+    "DescribeVpcs",
+    "DescribeSubnets",
+    "DescribeSecurityGroups",
+    "DescribeAvailabilityZones",
+    "DescribeNetworkInterfaces",
+];
 const WRITES: [&str; 8] = [
     "CreateVpc",
     "DeleteVpc",
@@ -66,11 +71,18 @@ pub struct Ec2Error {
 
 impl Ec2Error {
     fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Ec2Error { code, message: message.into(), status: 400 }
+        Ec2Error {
+            code,
+            message: message.into(),
+            status: 400,
+        }
     }
     /// `MissingParameter`, worded as AWS does.
     fn missing(param: &str) -> Self {
-        Self::new("MissingParameter", format!("The request must contain the parameter {param}"))
+        Self::new(
+            "MissingParameter",
+            format!("The request must contain the parameter {param}"),
+        )
     }
     /// `InvalidParameterValue` for one parameter's value.
     fn invalid(param: &str, value: &str, why: &str) -> Self {
@@ -81,17 +93,33 @@ impl Ec2Error {
 
 impl From<Ec2Error> for ApiError {
     fn from(e: Ec2Error) -> Self {
-        ApiError::Protocol { code: e.code, status: e.status, message: e.message }
+        ApiError::Protocol {
+            code: e.code,
+            status: e.status,
+            message: e.message,
+        }
     }
 }
 
 impl From<ApiError> for Ec2Error {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Protocol { code, status, message } => Ec2Error { code, message, status },
+            ApiError::Protocol {
+                code,
+                status,
+                message,
+            } => Ec2Error {
+                code,
+                message,
+                status,
+            },
             other => {
                 tracing::error!("EC2 call failed: {other:?}");
-                Ec2Error { code: "InternalError", message: "An internal error has occurred".into(), status: 500 }
+                Ec2Error {
+                    code: "InternalError",
+                    message: "An internal error has occurred".into(),
+                    status: 500,
+                }
             }
         }
     }
@@ -131,7 +159,10 @@ pub async fn handle(app: &App, ctx: CallCtx, action: &str, q: QueryMap, rid: &st
 async fn run(app: &App, ctx: &CallCtx, action: &str, q: QueryMap) -> Result<String, Ec2Error> {
     let is_read = READS.contains(&action);
     if !is_read && !WRITES.contains(&action) {
-        return Err(Ec2Error::new("InvalidAction", format!("The action {action} is not valid for this web service.")));
+        return Err(Ec2Error::new(
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service."),
+        ));
     }
     if q.get("DryRun") == Some("true") {
         return Err(Ec2Error {
@@ -154,7 +185,9 @@ async fn run(app: &App, ctx: &CallCtx, action: &str, q: QueryMap) -> Result<Stri
     } else {
         let action = action.to_string();
         app.writer
-            .call(&ctx.account, &ctx.region, move |scope| write_op(&action, scope, &q).map_err(ApiError::from))
+            .call(&ctx.account, &ctx.region, move |scope| {
+                write_op(&action, scope, &q).map_err(ApiError::from)
+            })
             .await
             .map_err(Ec2Error::from)
     }
@@ -168,7 +201,10 @@ fn read_op(action: &str, scope: &Scope, q: &QueryMap) -> Result<String, Ec2Error
         "DescribeSecurityGroups" => describe_security_groups(scope, q),
         "DescribeAvailabilityZones" => describe_availability_zones(scope, q),
         "DescribeNetworkInterfaces" => describe_network_interfaces(q),
-        _ => Err(Ec2Error::new("InvalidAction", format!("The action {action} is not valid for this web service."))),
+        _ => Err(Ec2Error::new(
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service."),
+        )),
     }
 }
 
@@ -183,7 +219,10 @@ fn write_op(action: &str, scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2
         "DeleteSecurityGroup" => delete_security_group(scope, q),
         "CreateTags" => create_tags(scope, q),
         "DeleteTags" => delete_tags(scope, q),
-        _ => Err(Ec2Error::new("InvalidAction", format!("The action {action} is not valid for this web service."))),
+        _ => Err(Ec2Error::new(
+            "InvalidAction",
+            format!("The action {action} is not valid for this web service."),
+        )),
     }
 }
 
@@ -192,12 +231,16 @@ fn write_op(action: &str, scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2
 
 /// The values of an EC2 flat list `Key.1`, `Key.2`, … in order, up to the first missing index.
 pub fn list(q: &QueryMap, key: &str) -> Vec<String> {
-    (1..).map_while(|n| q.get(&format!("{key}.{n}")).map(str::to_string)).collect()
+    (1..)
+        .map_while(|n| q.get(&format!("{key}.{n}")).map(str::to_string))
+        .collect()
 }
 
 /// How many structured entries `Key.1.*`, `Key.2.*`, … are present (up to the first gap).
 fn count(q: &QueryMap, key: &str) -> usize {
-    (1..).take_while(|n| q.has_prefix(&format!("{key}.{n}"))).count()
+    (1..)
+        .take_while(|n| q.has_prefix(&format!("{key}.{n}")))
+        .count()
 }
 
 /// One `Filter.N`: a name and the values any of which may match (`*` and `?` are wildcards).
@@ -212,8 +255,13 @@ pub fn filters(q: &QueryMap) -> Result<Vec<Filter>, Ec2Error> {
     (1..=count(q, "Filter"))
         .map(|n| {
             let key = format!("Filter.{n}");
-            let name = q.get(&format!("{key}.Name")).ok_or_else(|| Ec2Error::missing(&format!("{key}.Name")))?;
-            Ok(Filter { name: name.to_string(), values: list(q, &format!("{key}.Value")) })
+            let name = q
+                .get(&format!("{key}.Name"))
+                .ok_or_else(|| Ec2Error::missing(&format!("{key}.Name")))?;
+            Ok(Filter {
+                name: name.to_string(),
+                values: list(q, &format!("{key}.Value")),
+            })
         })
         .collect()
 }
@@ -222,9 +270,14 @@ pub fn filters(q: &QueryMap) -> Result<Vec<Filter>, Ec2Error> {
 pub fn tag_list(q: &QueryMap, key: &str) -> Result<Tags, Ec2Error> {
     let mut tags: Tags = Vec::new();
     for n in 1..=count(q, key) {
-        let k = q.get(&format!("{key}.{n}.Key")).ok_or_else(|| Ec2Error::missing(&format!("{key}.{n}.Key")))?;
+        let k = q
+            .get(&format!("{key}.{n}.Key"))
+            .ok_or_else(|| Ec2Error::missing(&format!("{key}.{n}.Key")))?;
         if k.starts_with("aws:") {
-            return Err(Ec2Error::new("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use"));
+            return Err(Ec2Error::new(
+                "InvalidParameterValue",
+                "Tag keys starting with 'aws:' are reserved for internal use",
+            ));
         }
         let v = q.get(&format!("{key}.{n}.Value")).unwrap_or("").to_string();
         match tags.iter_mut().find(|(tk, _)| tk == k) {
@@ -284,7 +337,13 @@ pub fn glob(pattern: &str, s: &str) -> bool {
 /// The values a filter name reads from an object; None when the name is not a filter of its kind.
 fn attr_values(rec: &Ec2Rec, name: &str) -> Option<Vec<String>> {
     if let Some(k) = name.strip_prefix("tag:") {
-        return Some(rec.tags.iter().filter(|(tk, _)| tk == k).map(|(_, v)| v.clone()).collect());
+        return Some(
+            rec.tags
+                .iter()
+                .filter(|(tk, _)| tk == k)
+                .map(|(_, v)| v.clone())
+                .collect(),
+        );
     }
     match name {
         "tag-key" => return Some(rec.tags.iter().map(|(k, _)| k.clone()).collect()),
@@ -298,7 +357,10 @@ fn attr_values(rec: &Ec2Rec, name: &str) -> Option<Vec<String>> {
         (VPC | SUBNET | SG, "owner-id") => "ownerId",
         (VPC | SUBNET | AZ, "state") => "state",
         (SUBNET | SG, "vpc-id") => "vpcId",
-        (VPC | SUBNET, "cidr" | "cidr-block" | "cidrBlock" | "cidr-block-association.cidr-block") => "cidrBlock",
+        (
+            VPC | SUBNET,
+            "cidr" | "cidr-block" | "cidrBlock" | "cidr-block-association.cidr-block",
+        ) => "cidrBlock",
         (VPC, "is-default") => "isDefault",
         (VPC, "dhcp-options-id") => "dhcpOptionsId",
         (VPC, "instance-tenancy") => "instanceTenancy",
@@ -306,7 +368,9 @@ fn attr_values(rec: &Ec2Rec, name: &str) -> Option<Vec<String>> {
         (SUBNET, "availability-zone-id" | "availabilityZoneId") => "availabilityZoneId",
         (SUBNET, "default-for-az" | "defaultForAz") => "defaultForAz",
         (SUBNET, "map-public-ip-on-launch") => "mapPublicIpOnLaunch",
-        (SUBNET, "available-ip-address-count" | "availableIpAddressCount") => "availableIpAddressCount",
+        (SUBNET, "available-ip-address-count" | "availableIpAddressCount") => {
+            "availableIpAddressCount"
+        }
         (SUBNET, "subnet-arn") => "subnetArn",
         (SG, "group-name") => "groupName",
         (SG, "description") => "groupDescription",
@@ -322,9 +386,21 @@ fn attr_values(rec: &Ec2Rec, name: &str) -> Option<Vec<String>> {
 
 /// Fails with AWS's `InvalidParameterValue` for a filter name `kind` does not know.
 fn check_filters(kind: &str, filters: &[Filter]) -> Result<(), Ec2Error> {
-    let probe = Ec2Rec { kind: kind.into(), id: String::new(), fields: BTreeMap::new(), tags: vec![], seq: 0 };
-    match filters.iter().find(|f| attr_values(&probe, &f.name).is_none()) {
-        Some(f) => Err(Ec2Error::new("InvalidParameterValue", format!("The filter '{}' is invalid", f.name))),
+    let probe = Ec2Rec {
+        kind: kind.into(),
+        id: String::new(),
+        fields: BTreeMap::new(),
+        tags: vec![],
+        seq: 0,
+    };
+    match filters
+        .iter()
+        .find(|f| attr_values(&probe, &f.name).is_none())
+    {
+        Some(f) => Err(Ec2Error::new(
+            "InvalidParameterValue",
+            format!("The filter '{}' is invalid", f.name),
+        )),
         None => Ok(()),
     }
 }
@@ -338,7 +414,9 @@ pub fn matches(rec: &Ec2Rec, filters: &[Filter]) -> bool {
 }
 
 fn required<'a>(q: &'a QueryMap, key: &str) -> Result<&'a str, Ec2Error> {
-    q.get(key).filter(|v| !v.is_empty()).ok_or_else(|| Ec2Error::missing(key))
+    q.get(key)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Ec2Error::missing(key))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,7 +436,10 @@ pub fn default_vpc_id(account: &str, region: &str) -> String {
 }
 
 fn default_subnet_id(account: &str, region: &str, zone: &str) -> String {
-    format!("subnet-{}", hex17(&format!("default-subnet|{account}|{region}|{zone}")))
+    format!(
+        "subnet-{}",
+        hex17(&format!("default-subnet|{account}|{region}|{zone}"))
+    )
 }
 
 /// The `default` security group of a VPC (every VPC has one): `sg-` + 17 hex digits derived
@@ -437,17 +518,43 @@ fn usable_ips(len: u8) -> u64 {
 // Objects: synthesized defaults and stored rows
 
 fn rec(kind: &str, id: String, fields: &[(&str, String)], tags: Tags, seq: u64) -> Ec2Rec {
-    let fields = fields.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    Ec2Rec { kind: kind.into(), id, fields, tags, seq }
+    let fields = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    Ec2Rec {
+        kind: kind.into(),
+        id,
+        fields,
+        tags,
+        seq,
+    }
 }
 
-fn vpc_rec(scope: &Scope, id: String, cidr: &str, tenancy: &str, is_default: bool, tags: Tags, seq: u64) -> Ec2Rec {
+fn vpc_rec(
+    scope: &Scope,
+    id: String,
+    cidr: &str,
+    tenancy: &str,
+    is_default: bool,
+    tags: Tags,
+    seq: u64,
+) -> Ec2Rec {
     let fields = [
         ("ownerId", scope.account.clone()),
         ("state", "available".into()),
         ("cidrBlock", cidr.into()),
-        ("associationId", format!("vpc-cidr-assoc-{}", hex17(&format!("assoc|{id}")))),
-        ("dhcpOptionsId", format!("dopt-{}", hex17(&format!("dopt|{}|{}", scope.account, scope.region)))),
+        (
+            "associationId",
+            format!("vpc-cidr-assoc-{}", hex17(&format!("assoc|{id}"))),
+        ),
+        (
+            "dhcpOptionsId",
+            format!(
+                "dopt-{}",
+                hex17(&format!("dopt|{}|{}", scope.account, scope.region))
+            ),
+        ),
         ("instanceTenancy", tenancy.into()),
         ("isDefault", is_default.to_string()),
     ];
@@ -455,16 +562,33 @@ fn vpc_rec(scope: &Scope, id: String, cidr: &str, tenancy: &str, is_default: boo
 }
 
 #[allow(clippy::too_many_arguments)]
-fn subnet_rec(scope: &Scope, id: String, vpc: &str, cidr: &str, az: &str, default: bool, tags: Tags, seq: u64) -> Ec2Rec {
+fn subnet_rec(
+    scope: &Scope,
+    id: String,
+    vpc: &str,
+    cidr: &str,
+    az: &str,
+    default: bool,
+    tags: Tags,
+    seq: u64,
+) -> Ec2Rec {
     let len = parse_cidr(cidr).map(|c| c.1).unwrap_or(32);
-    let arn = format!("arn:{}:ec2:{}:{}:subnet/{id}", partition(&scope.region), scope.region, scope.account);
+    let arn = format!(
+        "arn:{}:ec2:{}:{}:subnet/{id}",
+        partition(&scope.region),
+        scope.region,
+        scope.account
+    );
     let fields = [
         ("ownerId", scope.account.clone()),
         ("state", "available".into()),
         ("vpcId", vpc.into()),
         ("cidrBlock", cidr.into()),
         ("availabilityZone", az.into()),
-        ("availabilityZoneId", zone_id(&scope.region, az).unwrap_or_default()),
+        (
+            "availabilityZoneId",
+            zone_id(&scope.region, az).unwrap_or_default(),
+        ),
         ("availableIpAddressCount", usable_ips(len).to_string()),
         ("defaultForAz", default.to_string()),
         ("mapPublicIpOnLaunch", default.to_string()),
@@ -473,8 +597,21 @@ fn subnet_rec(scope: &Scope, id: String, vpc: &str, cidr: &str, az: &str, defaul
     rec(SUBNET, id, &fields, tags, seq)
 }
 
-fn sg_rec(scope: &Scope, id: String, name: &str, description: &str, vpc: &str, tags: Tags, seq: u64) -> Ec2Rec {
-    let arn = format!("arn:{}:ec2:{}:{}:security-group/{id}", partition(&scope.region), scope.region, scope.account);
+fn sg_rec(
+    scope: &Scope,
+    id: String,
+    name: &str,
+    description: &str,
+    vpc: &str,
+    tags: Tags,
+    seq: u64,
+) -> Ec2Rec {
+    let arn = format!(
+        "arn:{}:ec2:{}:{}:security-group/{id}",
+        partition(&scope.region),
+        scope.region,
+        scope.account
+    );
     let fields = [
         ("ownerId", scope.account.clone()),
         ("groupName", name.into()),
@@ -489,11 +626,36 @@ fn sg_rec(scope: &Scope, id: String, name: &str, description: &str, vpc: &str, t
 fn defaults(scope: &Scope) -> Vec<Ec2Rec> {
     let (account, region) = (scope.account.as_str(), scope.region.as_str());
     let vpc = default_vpc_id(account, region);
-    let mut out = vec![vpc_rec(scope, vpc.clone(), DEFAULT_VPC_CIDR, "default", true, vec![], 0)];
+    let mut out = vec![vpc_rec(
+        scope,
+        vpc.clone(),
+        DEFAULT_VPC_CIDR,
+        "default",
+        true,
+        vec![],
+        0,
+    )];
     for (zone, cidr) in zone_names(region).iter().zip(DEFAULT_SUBNET_CIDRS) {
-        out.push(subnet_rec(scope, default_subnet_id(account, region, zone), &vpc, cidr, zone, true, vec![], 0));
+        out.push(subnet_rec(
+            scope,
+            default_subnet_id(account, region, zone),
+            &vpc,
+            cidr,
+            zone,
+            true,
+            vec![],
+            0,
+        ));
     }
-    out.push(sg_rec(scope, default_security_group_id(&vpc), "default", "default VPC security group", &vpc, vec![], 0));
+    out.push(sg_rec(
+        scope,
+        default_security_group_id(&vpc),
+        "default",
+        "default VPC security group",
+        &vpc,
+        vec![],
+        0,
+    ));
     out
 }
 
@@ -509,7 +671,12 @@ fn objects(scope: &Scope, kind: &str) -> Vec<Ec2Rec> {
             None => Some(d),
         })
         .collect();
-    let mut created: Vec<Ec2Rec> = scope.ec2.values().filter(|r| r.kind == kind && r.seq > 0).cloned().collect();
+    let mut created: Vec<Ec2Rec> = scope
+        .ec2
+        .values()
+        .filter(|r| r.kind == kind && r.seq > 0)
+        .cloned()
+        .collect();
     created.sort_by_key(|r| r.seq);
     out.extend(created);
     out
@@ -519,14 +686,22 @@ fn objects(scope: &Scope, kind: &str) -> Vec<Ec2Rec> {
 fn find(scope: &Scope, kind: &str, id: &str) -> Option<Ec2Rec> {
     match scope.ec2.get(id) {
         Some(r) => (r.kind == kind).then(|| r.clone()),
-        None => defaults(scope).into_iter().find(|r| r.kind == kind && r.id == id),
+        None => defaults(scope)
+            .into_iter()
+            .find(|r| r.kind == kind && r.id == id),
     }
 }
 
 /// Deletes an object: created rows go away, defaults get a tombstone.
 fn remove(scope: &mut Scope, r: &Ec2Rec) {
     if r.seq == 0 {
-        let tomb = Ec2Rec { kind: DELETED.into(), id: r.id.clone(), fields: BTreeMap::new(), tags: vec![], seq: 0 };
+        let tomb = Ec2Rec {
+            kind: DELETED.into(),
+            id: r.id.clone(),
+            fields: BTreeMap::new(),
+            tags: vec![],
+            seq: 0,
+        };
         scope.ec2.insert(r.id.clone(), tomb);
     } else {
         scope.ec2.remove(&r.id);
@@ -542,11 +717,17 @@ fn field<'a>(r: &'a Ec2Rec, k: &str) -> &'a str {
 /// can name subnets this endpoint never saw, as the Terraform provider's users do).
 pub fn subnet_info(scope: &Scope, region: &str, subnet_id: &str) -> (String, String) {
     if let Some(s) = find(scope, SUBNET, subnet_id) {
-        return (field(&s, "vpcId").to_string(), field(&s, "availabilityZone").to_string());
+        return (
+            field(&s, "vpcId").to_string(),
+            field(&s, "availabilityZone").to_string(),
+        );
     }
     let digest = Sha256::digest(subnet_id.as_bytes());
     let idx = usize::from(digest[0]) % AZ_LETTERS.len();
-    (default_vpc_id(&scope.account, region), format!("{region}{}", AZ_LETTERS[idx]))
+    (
+        default_vpc_id(&scope.account, region),
+        format!("{region}{}", AZ_LETTERS[idx]),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -596,7 +777,10 @@ fn write_subnet(w: &mut XmlWriter, r: &Ec2Rec) {
     w.text("vpcId", field(r, "vpcId"));
     w.text("cidrBlock", field(r, "cidrBlock"));
     w.empty("ipv6CidrBlockAssociationSet");
-    w.text("availableIpAddressCount", field(r, "availableIpAddressCount"));
+    w.text(
+        "availableIpAddressCount",
+        field(r, "availableIpAddressCount"),
+    );
     w.text("availabilityZone", field(r, "availabilityZone"));
     w.text("availabilityZoneId", field(r, "availabilityZoneId"));
     w.text("defaultForAz", field(r, "defaultForAz"));
@@ -679,15 +863,24 @@ fn write_one(tag: &str, r: &Ec2Rec, item: fn(&mut XmlWriter, &Ec2Rec)) -> String
 // Reads
 
 fn vpc_not_found(id: &str) -> Ec2Error {
-    Ec2Error::new("InvalidVpcID.NotFound", format!("The vpc ID '{id}' does not exist"))
+    Ec2Error::new(
+        "InvalidVpcID.NotFound",
+        format!("The vpc ID '{id}' does not exist"),
+    )
 }
 
 fn subnet_not_found(id: &str) -> Ec2Error {
-    Ec2Error::new("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist"))
+    Ec2Error::new(
+        "InvalidSubnetID.NotFound",
+        format!("The subnet ID '{id}' does not exist"),
+    )
 }
 
 fn group_not_found(id: &str) -> Ec2Error {
-    Ec2Error::new("InvalidGroup.NotFound", format!("The security group '{id}' does not exist"))
+    Ec2Error::new(
+        "InvalidGroup.NotFound",
+        format!("The security group '{id}' does not exist"),
+    )
 }
 
 /// Objects of `kind` selected by ids (each must exist, else `not_found`) and filters.
@@ -705,7 +898,11 @@ fn select(
     if let Some(missing) = ids.iter().find(|id| !all.iter().any(|r| &r.id == *id)) {
         return Err(not_found(missing));
     }
-    Ok(all.into_iter().filter(|r| ids.is_empty() || ids.contains(&r.id)).filter(|r| matches(r, &filters)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|r| ids.is_empty() || ids.contains(&r.id))
+        .filter(|r| matches(r, &filters))
+        .collect())
 }
 
 fn describe_vpcs(scope: &Scope, q: &QueryMap) -> Result<String, Ec2Error> {
@@ -724,7 +921,8 @@ fn describe_security_groups(scope: &Scope, q: &QueryMap) -> Result<String, Ec2Er
     let names = list(q, "GroupName");
     if !names.is_empty() {
         let default_vpc = default_vpc_id(&scope.account, &scope.region);
-        let in_default = |r: &Ec2Rec, n: &str| field(r, "vpcId") == default_vpc && field(r, "groupName") == n;
+        let in_default =
+            |r: &Ec2Rec, n: &str| field(r, "vpcId") == default_vpc && field(r, "groupName") == n;
         let all = objects(scope, SG);
         if let Some(n) = names.iter().find(|n| !all.iter().any(|r| in_default(r, n))) {
             return Err(Ec2Error::new(
@@ -763,9 +961,15 @@ fn describe_availability_zones(scope: &Scope, q: &QueryMap) -> Result<String, Ec
     let unknown = names
         .iter()
         .find(|n| !all.iter().any(|z| &z.id == *n))
-        .or_else(|| ids.iter().find(|i| !all.iter().any(|z| field(z, "zoneId") == i.as_str())));
+        .or_else(|| {
+            ids.iter()
+                .find(|i| !all.iter().any(|z| field(z, "zoneId") == i.as_str()))
+        });
     if let Some(u) = unknown {
-        return Err(Ec2Error::new("InvalidParameterValue", format!("Invalid availability zone: [{u}]")));
+        return Err(Ec2Error::new(
+            "InvalidParameterValue",
+            format!("Invalid availability zone: [{u}]"),
+        ));
     }
     let picked: Vec<Ec2Rec> = all
         .into_iter()
@@ -796,9 +1000,13 @@ fn describe_network_interfaces(q: &QueryMap) -> Result<String, Ec2Error> {
 
 fn create_vpc(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     let cidr = required(q, "CidrBlock")?;
-    let (_, len) = parse_cidr(cidr).ok_or_else(|| Ec2Error::invalid("cidrBlock", cidr, "This is not a valid CIDR block."))?;
+    let (_, len) = parse_cidr(cidr)
+        .ok_or_else(|| Ec2Error::invalid("cidrBlock", cidr, "This is not a valid CIDR block."))?;
     if !(16..=28).contains(&len) {
-        return Err(Ec2Error::new("InvalidVpc.Range", format!("The CIDR '{cidr}' is invalid.")));
+        return Err(Ec2Error::new(
+            "InvalidVpc.Range",
+            format!("The CIDR '{cidr}' is invalid."),
+        ));
     }
     let tenancy = q.get("InstanceTenancy").unwrap_or("default");
     if !["default", "dedicated"].contains(&tenancy) {
@@ -812,7 +1020,15 @@ fn create_vpc(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     // Every VPC comes with its own `default` group.
     let sg_id = default_security_group_id(&id);
     let seq = scope.seq();
-    let sg = sg_rec(scope, sg_id.clone(), "default", "default VPC security group", &id, vec![], seq);
+    let sg = sg_rec(
+        scope,
+        sg_id.clone(),
+        "default",
+        "default VPC security group",
+        &id,
+        vec![],
+        seq,
+    );
     scope.ec2.insert(sg_id, sg);
     Ok(write_one("vpc", &vpc, write_vpc))
 }
@@ -822,8 +1038,13 @@ fn delete_vpc(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     let vpc = find(scope, VPC, id).ok_or_else(|| vpc_not_found(id))?;
     let in_vpc = |r: &Ec2Rec| field(r, "vpcId") == id;
     let has_subnets = objects(scope, SUBNET).iter().any(in_vpc);
-    let has_groups = objects(scope, SG).iter().any(|r| in_vpc(r) && field(r, "groupName") != "default");
-    let has_lbs = scope.load_balancers.values().any(|l| l.lb.vpc_id.as_deref() == Some(id));
+    let has_groups = objects(scope, SG)
+        .iter()
+        .any(|r| in_vpc(r) && field(r, "groupName") != "default");
+    let has_lbs = scope
+        .load_balancers
+        .values()
+        .any(|l| l.lb.vpc_id.as_deref() == Some(id));
     if has_subnets || has_groups || has_lbs {
         return Err(Ec2Error::new(
             "DependencyViolation",
@@ -841,17 +1062,24 @@ fn create_subnet(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     let vpc_id = required(q, "VpcId")?;
     let cidr = required(q, "CidrBlock")?;
     let vpc = find(scope, VPC, vpc_id).ok_or_else(|| vpc_not_found(vpc_id))?;
-    let net = parse_cidr(cidr).ok_or_else(|| Ec2Error::invalid("cidrBlock", cidr, "This is not a valid CIDR block."))?;
+    let net = parse_cidr(cidr)
+        .ok_or_else(|| Ec2Error::invalid("cidrBlock", cidr, "This is not a valid CIDR block."))?;
     let vpc_net = parse_cidr(field(&vpc, "cidrBlock")).unwrap_or((0, 0));
     if !(16..=28).contains(&net.1) || !cidr_contains(vpc_net, net) {
-        return Err(Ec2Error::new("InvalidSubnet.Range", format!("The CIDR '{cidr}' is invalid.")));
+        return Err(Ec2Error::new(
+            "InvalidSubnet.Range",
+            format!("The CIDR '{cidr}' is invalid."),
+        ));
     }
     let conflict = objects(scope, SUBNET)
         .iter()
         .filter(|s| field(s, "vpcId") == vpc_id)
         .any(|s| parse_cidr(field(s, "cidrBlock")).is_some_and(|c| cidr_overlaps(c, net)));
     if conflict {
-        return Err(Ec2Error::new("InvalidSubnet.Conflict", format!("The CIDR '{cidr}' conflicts with another subnet")));
+        return Err(Ec2Error::new(
+            "InvalidSubnet.Conflict",
+            format!("The CIDR '{cidr}' conflicts with another subnet"),
+        ));
     }
     let region = scope.region.clone();
     let names = zone_names(&region);
@@ -865,7 +1093,10 @@ fn create_subnet(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
         (None, None) => names[0].clone(),
     };
     if !names.contains(&az) {
-        let why = format!("Subnets can currently only be created in the following availability zones: {}.", names.join(", "));
+        let why = format!(
+            "Subnets can currently only be created in the following availability zones: {}.",
+            names.join(", ")
+        );
         return Err(Ec2Error::invalid("availabilityZone", &az, &why));
     }
     let tags = tag_specs(q, "subnet")?;
@@ -880,7 +1111,10 @@ fn delete_subnet(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     let id = required(q, "SubnetId")?;
     let subnet = find(scope, SUBNET, id).ok_or_else(|| subnet_not_found(id))?;
     let used = scope.load_balancers.values().any(|l| {
-        l.lb.availability_zones.iter().flatten().any(|z| z.subnet_id.as_deref() == Some(id))
+        l.lb.availability_zones
+            .iter()
+            .flatten()
+            .any(|z| z.subnet_id.as_deref() == Some(id))
     });
     if used {
         return Err(Ec2Error::new(
@@ -896,10 +1130,17 @@ fn create_security_group(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2E
     let name = required(q, "GroupName")?;
     let description = required(q, "GroupDescription")?;
     if name.len() > 255 || description.len() > 255 {
-        return Err(Ec2Error::invalid("groupName", name, "Length exceeds maximum of 255."));
+        return Err(Ec2Error::invalid(
+            "groupName",
+            name,
+            "Length exceeds maximum of 255.",
+        ));
     }
     if name.starts_with("sg-") {
-        return Err(Ec2Error::new("InvalidParameterValue", "Group names may not be in the format sg-*"));
+        return Err(Ec2Error::new(
+            "InvalidParameterValue",
+            "Group names may not be in the format sg-*",
+        ));
     }
     let vpc_id = match q.get("VpcId") {
         Some(v) => v.to_string(),
@@ -911,7 +1152,10 @@ fn create_security_group(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2E
             None => Ec2Error::new("VPCIdNotSpecified", "No default VPC for this user"),
         });
     }
-    if objects(scope, SG).iter().any(|r| field(r, "vpcId") == vpc_id && field(r, "groupName") == name) {
+    if objects(scope, SG)
+        .iter()
+        .any(|r| field(r, "vpcId") == vpc_id && field(r, "groupName") == name)
+    {
         return Err(Ec2Error::new(
             "InvalidGroup.Duplicate",
             format!("The security group '{name}' already exists for VPC '{vpc_id}'"),
@@ -960,12 +1204,21 @@ fn delete_security_group(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2E
     if field(&sg, "groupName") == "default" {
         return Err(Ec2Error::new(
             "CannotDelete",
-            format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", sg.id),
+            format!(
+                "the specified group: \"{}\" name: \"default\" cannot be deleted by a user",
+                sg.id
+            ),
         ));
     }
-    let used = scope.load_balancers.values().any(|l| l.lb.security_groups.iter().flatten().any(|g| *g == sg.id));
+    let used = scope
+        .load_balancers
+        .values()
+        .any(|l| l.lb.security_groups.iter().flatten().any(|g| *g == sg.id));
     if used {
-        return Err(Ec2Error::new("DependencyViolation", format!("resource {} has a dependent object", sg.id)));
+        return Err(Ec2Error::new(
+            "DependencyViolation",
+            format!("resource {} has a dependent object", sg.id),
+        ));
     }
     remove(scope, &sg);
     let mut w = XmlWriter::new();
@@ -1020,12 +1273,18 @@ fn delete_tags(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     let specs: Vec<(String, Option<String>)> = (1..=count(q, "Tag"))
         .filter_map(|n| {
             let k = q.get(&format!("Tag.{n}.Key"))?;
-            Some((k.to_string(), q.get(&format!("Tag.{n}.Value")).map(str::to_string)))
+            Some((
+                k.to_string(),
+                q.get(&format!("Tag.{n}.Value")).map(str::to_string),
+            ))
         })
         .collect();
     for mut r in recs {
         r.tags.retain(|(k, v)| {
-            let hit = specs.is_empty() || specs.iter().any(|(sk, sv)| sk == k && sv.as_ref().is_none_or(|sv| sv == v));
+            let hit = specs.is_empty()
+                || specs
+                    .iter()
+                    .any(|(sk, sv)| sk == k && sv.as_ref().is_none_or(|sv| sv == v));
             !hit
         });
         scope.ec2.insert(r.id.clone(), r);
@@ -1046,7 +1305,8 @@ mod tests {
     }
 
     fn is_id(id: &str, prefix: &str) -> bool {
-        id.strip_prefix(prefix).is_some_and(|h| h.len() == 17 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        id.strip_prefix(prefix)
+            .is_some_and(|h| h.len() == 17 && h.chars().all(|c| c.is_ascii_hexdigit()))
     }
 
     /// Pulls the text of the first `<tag>` out of a document.
@@ -1058,7 +1318,12 @@ mod tests {
 
     #[test]
     fn flat_lists_are_numbered_from_one_in_order() {
-        let q = qm(&[("VpcId.2", "vpc-b"), ("VpcId.1", "vpc-a"), ("VpcId.10", "vpc-j"), ("Other.1", "x")]);
+        let q = qm(&[
+            ("VpcId.2", "vpc-b"),
+            ("VpcId.1", "vpc-a"),
+            ("VpcId.10", "vpc-j"),
+            ("Other.1", "x"),
+        ]);
         assert_eq!(list(&q, "VpcId"), vec!["vpc-a", "vpc-b"]);
         assert!(list(&q, "SubnetId").is_empty());
     }
@@ -1073,8 +1338,20 @@ mod tests {
             ("Filter.2.Value.1", "web*"),
         ]);
         let f = filters(&q).unwrap();
-        assert_eq!(f[0], Filter { name: "vpc-id".into(), values: vec!["vpc-1".into(), "vpc-2".into()] });
-        assert_eq!(f[1], Filter { name: "tag:Name".into(), values: vec!["web*".into()] });
+        assert_eq!(
+            f[0],
+            Filter {
+                name: "vpc-id".into(),
+                values: vec!["vpc-1".into(), "vpc-2".into()]
+            }
+        );
+        assert_eq!(
+            f[1],
+            Filter {
+                name: "tag:Name".into(),
+                values: vec!["web*".into()]
+            }
+        );
         let err = filters(&qm(&[("Filter.1.Value.1", "x")])).unwrap_err();
         assert_eq!(err.code, "MissingParameter");
     }
@@ -1087,8 +1364,17 @@ mod tests {
             ("TagSpecification.1.Tag.1.Value", "main"),
             ("TagSpecification.1.Tag.2.Key", "empty"),
         ]);
-        assert_eq!(tag_specs(&q, "vpc").unwrap(), vec![("Name".into(), "main".into()), ("empty".into(), String::new())]);
-        assert_eq!(tag_specs(&q, "subnet").unwrap_err().code, "InvalidParameterValue");
+        assert_eq!(
+            tag_specs(&q, "vpc").unwrap(),
+            vec![
+                ("Name".into(), "main".into()),
+                ("empty".into(), String::new())
+            ]
+        );
+        assert_eq!(
+            tag_specs(&q, "subnet").unwrap_err().code,
+            "InvalidParameterValue"
+        );
         assert!(tag_specs(&qm(&[]), "vpc").unwrap().is_empty());
     }
 
@@ -1111,17 +1397,35 @@ mod tests {
         let vpc = parse_cidr("10.0.0.0/16").unwrap();
         assert!(cidr_contains(vpc, parse_cidr("10.0.1.0/24").unwrap()));
         assert!(!cidr_contains(vpc, parse_cidr("10.1.0.0/24").unwrap()));
-        assert!(cidr_overlaps(parse_cidr("10.0.0.0/20").unwrap(), parse_cidr("10.0.15.0/24").unwrap()));
-        assert!(!cidr_overlaps(parse_cidr("10.0.0.0/20").unwrap(), parse_cidr("10.0.16.0/24").unwrap()));
+        assert!(cidr_overlaps(
+            parse_cidr("10.0.0.0/20").unwrap(),
+            parse_cidr("10.0.15.0/24").unwrap()
+        ));
+        assert!(!cidr_overlaps(
+            parse_cidr("10.0.0.0/20").unwrap(),
+            parse_cidr("10.0.16.0/24").unwrap()
+        ));
         assert_eq!(usable_ips(24), 251);
     }
 
     #[test]
     fn zone_ids_use_aws_region_codes() {
-        assert_eq!(zone_id("us-east-1", "us-east-1a").as_deref(), Some("use1-az1"));
-        assert_eq!(zone_id("ap-southeast-2", "ap-southeast-2c").as_deref(), Some("apse2-az3"));
-        assert_eq!(zone_id("eu-central-1", "eu-central-1b").as_deref(), Some("euc1-az2"));
-        assert_eq!(zone_id("us-gov-west-1", "us-gov-west-1a").as_deref(), Some("usgw1-az1"));
+        assert_eq!(
+            zone_id("us-east-1", "us-east-1a").as_deref(),
+            Some("use1-az1")
+        );
+        assert_eq!(
+            zone_id("ap-southeast-2", "ap-southeast-2c").as_deref(),
+            Some("apse2-az3")
+        );
+        assert_eq!(
+            zone_id("eu-central-1", "eu-central-1b").as_deref(),
+            Some("euc1-az2")
+        );
+        assert_eq!(
+            zone_id("us-gov-west-1", "us-gov-west-1a").as_deref(),
+            Some("usgw1-az1")
+        );
         assert_eq!(zone_id("us-east-1", "us-east-1z"), None);
     }
 
@@ -1136,7 +1440,9 @@ mod tests {
         let s = scope();
         let subnets = objects(&s, SUBNET);
         assert_eq!(subnets.len(), 3);
-        assert!(subnets.iter().all(|r| is_id(&r.id, "subnet-") && field(r, "vpcId") == a));
+        assert!(subnets
+            .iter()
+            .all(|r| is_id(&r.id, "subnet-") && field(r, "vpcId") == a));
         assert_eq!(objects(&s, SG)[0].id, default_security_group_id(&a));
         assert!(is_id(&default_security_group_id(&a), "sg-"));
     }
@@ -1148,9 +1454,13 @@ mod tests {
         let first = subnet_info(&s, "us-east-1", "subnet-12345678");
         assert_eq!(first, subnet_info(&s, "us-east-1", "subnet-12345678"));
         assert_eq!(first.0, vpc);
-        let zones: std::collections::BTreeSet<String> =
-            (0..30).map(|i| subnet_info(&s, "us-east-1", &format!("subnet-{i:08x}")).1).collect();
-        assert_eq!(zones.into_iter().collect::<Vec<_>>(), zone_names("us-east-1"));
+        let zones: std::collections::BTreeSet<String> = (0..30)
+            .map(|i| subnet_info(&s, "us-east-1", &format!("subnet-{i:08x}")).1)
+            .collect();
+        assert_eq!(
+            zones.into_iter().collect::<Vec<_>>(),
+            zone_names("us-east-1")
+        );
     }
 
     #[test]
@@ -1158,14 +1468,24 @@ mod tests {
         let mut s = scope();
         let vpc = create_vpc(&mut s, &qm(&[("CidrBlock", "10.0.0.0/16")])).unwrap();
         let vpc_id = text_of(&vpc, "vpcId").to_string();
-        let q = qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.0.1.0/24"), ("AvailabilityZone", "us-east-1c")]);
+        let q = qm(&[
+            ("VpcId", &vpc_id),
+            ("CidrBlock", "10.0.1.0/24"),
+            ("AvailabilityZone", "us-east-1c"),
+        ]);
         let sub = create_subnet(&mut s, &q).unwrap();
         let sub_id = text_of(&sub, "subnetId");
-        assert_eq!(subnet_info(&s, "us-east-1", sub_id), (vpc_id, "us-east-1c".to_string()));
+        assert_eq!(
+            subnet_info(&s, "us-east-1", sub_id),
+            (vpc_id, "us-east-1c".to_string())
+        );
         let default = &objects(&s, SUBNET)[1];
         assert_eq!(
             subnet_info(&s, "us-east-1", &default.id),
-            (default_vpc_id("123456789012", "us-east-1"), "us-east-1b".to_string())
+            (
+                default_vpc_id("123456789012", "us-east-1"),
+                "us-east-1b".to_string()
+            )
         );
     }
 
@@ -1179,16 +1499,52 @@ mod tests {
             ("TagSpecification.1.Tag.1.Value", "main"),
         ]);
         create_vpc(&mut s, &q).unwrap();
-        let count_vpcs = |pairs: &[(&str, &str)]| describe_vpcs(&s, &qm(pairs)).unwrap().matches("<vpcId>").count();
+        let count_vpcs = |pairs: &[(&str, &str)]| {
+            describe_vpcs(&s, &qm(pairs))
+                .unwrap()
+                .matches("<vpcId>")
+                .count()
+        };
         assert_eq!(count_vpcs(&[]), 2);
-        assert_eq!(count_vpcs(&[("Filter.1.Name", "tag:Name"), ("Filter.1.Value.1", "ma*")]), 1);
-        assert_eq!(count_vpcs(&[("Filter.1.Name", "is-default"), ("Filter.1.Value.1", "true")]), 1);
-        assert_eq!(count_vpcs(&[("Filter.1.Name", "cidr"), ("Filter.1.Value.1", "172.31.0.0/16")]), 1);
-        assert_eq!(count_vpcs(&[("Filter.1.Name", "vpc-id"), ("Filter.1.Value.1", "vpc-nope")]), 0);
-        let bad = describe_vpcs(&s, &qm(&[("Filter.1.Name", "bogus"), ("Filter.1.Value.1", "x")])).unwrap_err();
+        assert_eq!(
+            count_vpcs(&[("Filter.1.Name", "tag:Name"), ("Filter.1.Value.1", "ma*")]),
+            1
+        );
+        assert_eq!(
+            count_vpcs(&[
+                ("Filter.1.Name", "is-default"),
+                ("Filter.1.Value.1", "true")
+            ]),
+            1
+        );
+        assert_eq!(
+            count_vpcs(&[
+                ("Filter.1.Name", "cidr"),
+                ("Filter.1.Value.1", "172.31.0.0/16")
+            ]),
+            1
+        );
+        assert_eq!(
+            count_vpcs(&[
+                ("Filter.1.Name", "vpc-id"),
+                ("Filter.1.Value.1", "vpc-nope")
+            ]),
+            0
+        );
+        let bad = describe_vpcs(
+            &s,
+            &qm(&[("Filter.1.Name", "bogus"), ("Filter.1.Value.1", "x")]),
+        )
+        .unwrap_err();
         assert_eq!(bad.code, "InvalidParameterValue");
         let missing = describe_vpcs(&s, &qm(&[("VpcId.1", "vpc-0123")])).unwrap_err();
-        assert_eq!((missing.code, missing.message.as_str()), ("InvalidVpcID.NotFound", "The vpc ID 'vpc-0123' does not exist"));
+        assert_eq!(
+            (missing.code, missing.message.as_str()),
+            (
+                "InvalidVpcID.NotFound",
+                "The vpc ID 'vpc-0123' does not exist"
+            )
+        );
     }
 
     #[test]
@@ -1197,27 +1553,51 @@ mod tests {
         let vpc = create_vpc(&mut s, &qm(&[("CidrBlock", "10.0.0.0/16")])).unwrap();
         let vpc_id = text_of(&vpc, "vpcId").to_string();
         assert!(is_id(&vpc_id, "vpc-"));
-        let sub = create_subnet(&mut s, &qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.0.0.0/24")])).unwrap();
+        let sub = create_subnet(
+            &mut s,
+            &qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.0.0.0/24")]),
+        )
+        .unwrap();
         let sub_id = text_of(&sub, "subnetId").to_string();
         assert!(is_id(&sub_id, "subnet-"));
         assert_eq!(text_of(&sub, "availabilityZone"), "us-east-1a");
         assert_eq!(text_of(&sub, "availableIpAddressCount"), "251");
-        let conflict = create_subnet(&mut s, &qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.0.0.128/25")])).unwrap_err();
+        let conflict = create_subnet(
+            &mut s,
+            &qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.0.0.128/25")]),
+        )
+        .unwrap_err();
         assert_eq!(conflict.code, "InvalidSubnet.Conflict");
-        let range = create_subnet(&mut s, &qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.9.0.0/24")])).unwrap_err();
+        let range = create_subnet(
+            &mut s,
+            &qm(&[("VpcId", &vpc_id), ("CidrBlock", "10.9.0.0/24")]),
+        )
+        .unwrap_err();
         assert_eq!(range.code, "InvalidSubnet.Range");
 
-        let sg_q = [("GroupName", "web"), ("GroupDescription", "web"), ("VpcId", vpc_id.as_str())];
+        let sg_q = [
+            ("GroupName", "web"),
+            ("GroupDescription", "web"),
+            ("VpcId", vpc_id.as_str()),
+        ];
         let sg = create_security_group(&mut s, &qm(&sg_q)).unwrap();
         let sg_id = text_of(&sg, "groupId").to_string();
         assert!(is_id(&sg_id, "sg-"));
         assert!(find(&s, SG, &default_security_group_id(&vpc_id)).is_some());
-        assert_eq!(create_security_group(&mut s, &qm(&sg_q)).unwrap_err().code, "InvalidGroup.Duplicate");
+        assert_eq!(
+            create_security_group(&mut s, &qm(&sg_q)).unwrap_err().code,
+            "InvalidGroup.Duplicate"
+        );
 
         let dep = delete_vpc(&mut s, &qm(&[("VpcId", &vpc_id)])).unwrap_err();
         assert_eq!(dep.code, "DependencyViolation");
         delete_subnet(&mut s, &qm(&[("SubnetId", &sub_id)])).unwrap();
-        assert_eq!(delete_vpc(&mut s, &qm(&[("VpcId", &vpc_id)])).unwrap_err().code, "DependencyViolation");
+        assert_eq!(
+            delete_vpc(&mut s, &qm(&[("VpcId", &vpc_id)]))
+                .unwrap_err()
+                .code,
+            "DependencyViolation"
+        );
         delete_security_group(&mut s, &qm(&[("GroupId", &sg_id)])).unwrap();
         delete_vpc(&mut s, &qm(&[("VpcId", &vpc_id)])).unwrap();
         // Only the defaults are left, and the VPC's own default group went with it.
@@ -1230,25 +1610,49 @@ mod tests {
     fn default_objects_can_be_tagged_and_deleted() {
         let mut s = scope();
         let vpc = default_vpc_id("123456789012", "us-east-1");
-        let q = qm(&[("ResourceId.1", &vpc), ("Tag.1.Key", "Name"), ("Tag.1.Value", "dflt")]);
+        let q = qm(&[
+            ("ResourceId.1", &vpc),
+            ("Tag.1.Key", "Name"),
+            ("Tag.1.Value", "dflt"),
+        ]);
         create_tags(&mut s, &q).unwrap();
-        assert_eq!(find(&s, VPC, &vpc).unwrap().tags, vec![("Name".to_string(), "dflt".to_string())]);
+        assert_eq!(
+            find(&s, VPC, &vpc).unwrap().tags,
+            vec![("Name".to_string(), "dflt".to_string())]
+        );
         assert_eq!(objects(&s, VPC).len(), 1);
-        assert_eq!(delete_vpc(&mut s, &qm(&[("VpcId", &vpc)])).unwrap_err().code, "DependencyViolation");
+        assert_eq!(
+            delete_vpc(&mut s, &qm(&[("VpcId", &vpc)]))
+                .unwrap_err()
+                .code,
+            "DependencyViolation"
+        );
         for sub in objects(&s, SUBNET) {
             delete_subnet(&mut s, &qm(&[("SubnetId", &sub.id)])).unwrap();
         }
         let sg = &objects(&s, SG)[0];
-        assert_eq!(delete_security_group(&mut s, &qm(&[("GroupId", &sg.id)])).unwrap_err().code, "CannotDelete");
+        assert_eq!(
+            delete_security_group(&mut s, &qm(&[("GroupId", &sg.id)]))
+                .unwrap_err()
+                .code,
+            "CannotDelete"
+        );
         delete_vpc(&mut s, &qm(&[("VpcId", &vpc)])).unwrap();
-        assert!(objects(&s, VPC).is_empty() && objects(&s, SUBNET).is_empty() && objects(&s, SG).is_empty());
+        assert!(
+            objects(&s, VPC).is_empty()
+                && objects(&s, SUBNET).is_empty()
+                && objects(&s, SG).is_empty()
+        );
     }
 
     #[test]
     fn describe_security_groups_by_name_uses_the_default_vpc() {
         let s = scope();
         let doc = describe_security_groups(&s, &qm(&[("GroupName.1", "default")])).unwrap();
-        assert_eq!(text_of(&doc, "vpcId"), default_vpc_id("123456789012", "us-east-1"));
+        assert_eq!(
+            text_of(&doc, "vpcId"),
+            default_vpc_id("123456789012", "us-east-1")
+        );
         let err = describe_security_groups(&s, &qm(&[("GroupName.1", "nope")])).unwrap_err();
         assert_eq!(err.code, "InvalidGroup.NotFound");
     }
@@ -1259,10 +1663,23 @@ mod tests {
         let doc = describe_availability_zones(&s, &qm(&[])).unwrap();
         assert_eq!(doc.matches("<zoneName>").count(), 3);
         assert_eq!(text_of(&doc, "zoneId"), "use1-az1");
-        let one = describe_availability_zones(&s, &qm(&[("Filter.1.Name", "zone-id"), ("Filter.1.Value.1", "use1-az2")])).unwrap();
+        let one = describe_availability_zones(
+            &s,
+            &qm(&[
+                ("Filter.1.Name", "zone-id"),
+                ("Filter.1.Value.1", "use1-az2"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(text_of(&one, "zoneName"), "us-east-1b");
-        let q = qm(&[("Filter.1.Name", "description"), ("Filter.1.Value.1", "ELB app/x/y")]);
-        assert_eq!(describe_network_interfaces(&q).unwrap(), "<networkInterfaceSet/>");
+        let q = qm(&[
+            ("Filter.1.Name", "description"),
+            ("Filter.1.Value.1", "ELB app/x/y"),
+        ]);
+        assert_eq!(
+            describe_network_interfaces(&q).unwrap(),
+            "<networkInterfaceSet/>"
+        );
     }
 
     #[test]

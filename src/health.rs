@@ -70,7 +70,13 @@ impl HealthTable {
     }
     /// Records a target's health.
     pub fn set(&self, k: TargetKey, h: Health) {
-        self.map.write().unwrap().insert(k, Entry { health: h, epoch: None });
+        self.map.write().unwrap().insert(
+            k,
+            Entry {
+                health: h,
+                epoch: None,
+            },
+        );
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
@@ -85,7 +91,13 @@ impl HealthTable {
     }
     /// Records a target's health for one registration.
     pub fn set_for(&self, k: TargetKey, registered_ms: i64, h: Health) {
-        self.map.write().unwrap().insert(k, Entry { health: h, epoch: Some(registered_ms) });
+        self.map.write().unwrap().insert(
+            k,
+            Entry {
+                health: h,
+                epoch: Some(registered_ms),
+            },
+        );
     }
     /// Forgets one target.
     pub fn remove(&self, k: &TargetKey) {
@@ -94,7 +106,10 @@ impl HealthTable {
     /// Forgets a target's health if it was recorded for another registration.
     fn remove_stale(&self, k: &TargetKey, registered_ms: i64) {
         let mut map = self.map.write().unwrap();
-        if map.get(k).is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms)) {
+        if map
+            .get(k)
+            .is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms))
+        {
             map.remove(k);
         }
     }
@@ -134,7 +149,13 @@ pub struct Tracker {
 
 impl Default for Tracker {
     fn default() -> Self {
-        Tracker { phase: Phase::Initial, passes: 0, failures: 0, last_failure: None, checks: 0 }
+        Tracker {
+            phase: Phase::Initial,
+            passes: 0,
+            failures: 0,
+            last_failure: None,
+            checks: 0,
+        }
     }
 }
 
@@ -150,11 +171,21 @@ pub fn initial_checking() -> Health {
 /// `unhealthy` with the reason AWS gives for a failed check.
 pub fn unhealthy_for(o: Outcome) -> Health {
     let (reason, description) = match o {
-        Outcome::Mismatch(c) => ("Target.ResponseCodeMismatch", format!("Health checks failed with these codes: [{c}]")),
+        Outcome::Mismatch(c) => (
+            "Target.ResponseCodeMismatch",
+            format!("Health checks failed with these codes: [{c}]"),
+        ),
         Outcome::Timeout => ("Target.Timeout", "Request timed out".to_string()),
-        Outcome::Pass | Outcome::Failed => ("Target.FailedHealthChecks", "Health checks failed".to_string()),
+        Outcome::Pass | Outcome::Failed => (
+            "Target.FailedHealthChecks",
+            "Health checks failed".to_string(),
+        ),
     };
-    Health { state: "unhealthy", reason: Some(reason), description: Some(description) }
+    Health {
+        state: "unhealthy",
+        reason: Some(reason),
+        description: Some(description),
+    }
 }
 
 impl Tracker {
@@ -167,7 +198,12 @@ impl Tracker {
         self.checks == 0
     }
     /// Counts one result and returns the health to show.
-    pub fn record(&mut self, o: Outcome, healthy_threshold: u32, unhealthy_threshold: u32) -> Health {
+    pub fn record(
+        &mut self,
+        o: Outcome,
+        healthy_threshold: u32,
+        unhealthy_threshold: u32,
+    ) -> Health {
         self.checks += 1;
         if o == Outcome::Pass {
             self.passes += 1;
@@ -189,7 +225,11 @@ impl Tracker {
     pub fn health(&self) -> Health {
         match self.phase {
             Phase::Initial => initial_checking(),
-            Phase::Healthy => Health { state: "healthy", reason: None, description: None },
+            Phase::Healthy => Health {
+                state: "healthy",
+                reason: None,
+                description: None,
+            },
             Phase::Unhealthy => unhealthy_for(self.last_failure.unwrap_or(Outcome::Failed)),
         }
     }
@@ -202,7 +242,11 @@ impl Tracker {
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckKind {
     Tcp,
-    Http { tls: bool, path: String, codes: Vec<(u16, u16)> },
+    Http {
+        tls: bool,
+        path: String,
+        codes: Vec<(u16, u16)>,
+    },
     /// Cannot be checked locally (lambda): always passes.
     Pass,
 }
@@ -247,7 +291,11 @@ pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Op
             .and_then(|m| m.http_code.as_deref())
             .and_then(parse_codes)
             .unwrap_or_else(|| vec![(200, 200)]);
-        CheckKind::Http { tls: hc == "HTTPS", path: tg.health_check_path.clone().unwrap_or_else(|| "/".into()), codes }
+        CheckKind::Http {
+            tls: hc == "HTTPS",
+            path: tg.health_check_path.clone().unwrap_or_else(|| "/".into()),
+            codes,
+        }
     };
     Some(CheckSpec {
         epoch: t.registered_ms,
@@ -286,7 +334,14 @@ fn desired(world: &World, app: &crate::App) -> HashMap<TargetKey, CheckSpec> {
             }
             for t in &rec.targets {
                 if let Some(spec) = check_spec(tg, t, app.config.health_time_scale) {
-                    out.insert(TargetKey { tg_arn: arn.clone(), id: t.id.clone(), port: t.port }, spec);
+                    out.insert(
+                        TargetKey {
+                            tg_arn: arn.clone(),
+                            id: t.id.clone(),
+                            port: t.port,
+                        },
+                        spec,
+                    );
                 }
             }
         }
@@ -314,7 +369,11 @@ pub fn parse_status_line(line: &[u8]) -> Option<u16> {
     code.parse().ok()
 }
 
-async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, host: &str, path: &str) -> Option<u16> {
+async fn http_status<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    host: &str,
+    path: &str,
+) -> Option<u16> {
     let req = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ELB-HealthChecker/2.0\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
@@ -357,7 +416,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -365,7 +429,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -400,7 +469,10 @@ async fn check_once(spec: &CheckSpec) -> Outcome {
                     return Outcome::Failed;
                 };
                 let name = rustls::pki_types::ServerName::IpAddress(spec.addr.ip().into());
-                match tokio_rustls::TlsConnector::from(cfg).connect(name, stream).await {
+                match tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, stream)
+                    .await
+                {
                     Ok(s) => http_status(s, &host, path).await,
                     Err(_) => None,
                 }
@@ -418,7 +490,9 @@ async fn check_once(spec: &CheckSpec) -> Outcome {
 
 /// Runs one check within the spec's timeout.
 pub async fn run_check(spec: &CheckSpec) -> Outcome {
-    tokio::time::timeout(spec.timeout, check_once(spec)).await.unwrap_or(Outcome::Timeout)
+    tokio::time::timeout(spec.timeout, check_once(spec))
+        .await
+        .unwrap_or(Outcome::Timeout)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +513,12 @@ struct Done {
     outcome: Outcome,
 }
 
-fn reconcile(probes: &mut HashMap<TargetKey, Probe>, want: HashMap<TargetKey, CheckSpec>, health: &HealthTable, token: &mut u64) {
+fn reconcile(
+    probes: &mut HashMap<TargetKey, Probe>,
+    want: HashMap<TargetKey, CheckSpec>,
+    health: &HealthTable,
+    token: &mut u64,
+) {
     probes.retain(|k, _| {
         let keep = want.contains_key(k);
         if !keep {
@@ -463,7 +542,16 @@ fn reconcile(probes: &mut HashMap<TargetKey, Probe>, want: HashMap<TargetKey, Ch
             }
             None => {
                 *token += 1;
-                probes.insert(k, Probe { spec, tracker: Tracker::new(), next_due: now, in_flight: false, token: *token });
+                probes.insert(
+                    k,
+                    Probe {
+                        spec,
+                        tracker: Tracker::new(),
+                        next_due: now,
+                        in_flight: false,
+                        token: *token,
+                    },
+                );
             }
         }
     }
@@ -478,7 +566,11 @@ pub fn spawn_prober(app: Arc<crate::App>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(prober(weak, health, generation))
 }
 
-async fn prober(app: Weak<crate::App>, health: Arc<HealthTable>, mut generation: watch::Receiver<u64>) {
+async fn prober(
+    app: Weak<crate::App>,
+    health: Arc<HealthTable>,
+    mut generation: watch::Receiver<u64>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
     let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_CHECKS));
     let mut probes: HashMap<TargetKey, Probe> = HashMap::new();
@@ -502,15 +594,33 @@ async fn prober(app: Weak<crate::App>, health: Arc<HealthTable>, mut generation:
             if p.tracker.is_fresh() {
                 health.set_for(k.clone(), p.spec.epoch, initial_checking());
             }
-            let (spec, key, token, tx, permits) = (p.spec.clone(), k.clone(), p.token, tx.clone(), permits.clone());
+            let (spec, key, token, tx, permits) = (
+                p.spec.clone(),
+                k.clone(),
+                p.token,
+                tx.clone(),
+                permits.clone(),
+            );
             tokio::spawn(async move {
-                let Ok(_permit) = permits.acquire_owned().await else { return };
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return;
+                };
                 let outcome = run_check(&spec).await;
-                let _ = tx.send(Done { key, token, outcome });
+                let _ = tx.send(Done {
+                    key,
+                    token,
+                    outcome,
+                });
             });
         }
         let idle = now + Duration::from_secs(1);
-        let wake = probes.values().filter(|p| !p.in_flight).map(|p| p.next_due).min().unwrap_or(idle).min(idle);
+        let wake = probes
+            .values()
+            .filter(|p| !p.in_flight)
+            .map(|p| p.next_due)
+            .min()
+            .unwrap_or(idle)
+            .min(idle);
         tokio::select! {
             changed = generation.changed() => {
                 if changed.is_err() {
@@ -551,8 +661,14 @@ mod tests {
         assert_eq!(t.record(Outcome::Pass, 3, 2).state, "healthy");
         assert_eq!(t.record(Outcome::Mismatch(503), 3, 2).state, "healthy");
         let h = t.record(Outcome::Mismatch(503), 3, 2);
-        assert_eq!((h.state, h.reason), ("unhealthy", Some("Target.ResponseCodeMismatch")));
-        assert_eq!(h.description.as_deref(), Some("Health checks failed with these codes: [503]"));
+        assert_eq!(
+            (h.state, h.reason),
+            ("unhealthy", Some("Target.ResponseCodeMismatch"))
+        );
+        assert_eq!(
+            h.description.as_deref(),
+            Some("Health checks failed with these codes: [503]")
+        );
         // Back to healthy needs the full healthy streak.
         t.record(Outcome::Pass, 3, 2);
         assert_eq!(t.record(Outcome::Pass, 3, 2).state, "unhealthy");
@@ -564,15 +680,31 @@ mod tests {
         let mut t = Tracker::new();
         assert_eq!(t.record(Outcome::Timeout, 5, 2).state, "initial");
         let h = t.record(Outcome::Timeout, 5, 2);
-        assert_eq!((h.state, h.reason, h.description.as_deref()), ("unhealthy", Some("Target.Timeout"), Some("Request timed out")));
+        assert_eq!(
+            (h.state, h.reason, h.description.as_deref()),
+            (
+                "unhealthy",
+                Some("Target.Timeout"),
+                Some("Request timed out")
+            )
+        );
         let f = unhealthy_for(Outcome::Failed);
-        assert_eq!((f.reason, f.description.as_deref()), (Some("Target.FailedHealthChecks"), Some("Health checks failed")));
+        assert_eq!(
+            (f.reason, f.description.as_deref()),
+            (
+                Some("Target.FailedHealthChecks"),
+                Some("Health checks failed")
+            )
+        );
     }
 
     #[test]
     fn status_lines() {
         assert_eq!(parse_status_line(b"HTTP/1.1 200 OK"), Some(200));
-        assert_eq!(parse_status_line(b"HTTP/1.0 503 Service Unavailable"), Some(503));
+        assert_eq!(
+            parse_status_line(b"HTTP/1.0 503 Service Unavailable"),
+            Some(503)
+        );
         assert_eq!(parse_status_line(b"SSH-2.0-OpenSSH"), None);
         assert_eq!(parse_status_line(b"HTTP/1.1 20 OK"), None);
     }
@@ -580,7 +712,11 @@ mod tests {
     #[test]
     fn epochs_hide_stale_health() {
         let t = HealthTable::default();
-        let k = TargetKey { tg_arn: "a".into(), id: "1.2.3.4".into(), port: 80 };
+        let k = TargetKey {
+            tg_arn: "a".into(),
+            id: "1.2.3.4".into(),
+            port: 80,
+        };
         t.set_for(k.clone(), 1, initial_checking());
         assert!(t.get_for(&k, 1).is_some());
         assert!(t.get_for(&k, 2).is_none());
@@ -597,7 +733,10 @@ mod tests {
             health_check_protocol: Some(hc.into()),
             health_check_port: Some("traffic-port".into()),
             health_check_path: Some("/health".into()),
-            matcher: Some(api_models::Matcher { http_code: Some("200-299".into()), grpc_code: None }),
+            matcher: Some(api_models::Matcher {
+                http_code: Some("200-299".into()),
+                grpc_code: None,
+            }),
             health_check_interval_seconds: Some(30),
             health_check_timeout_seconds: Some(5),
             ..Default::default()
@@ -606,14 +745,33 @@ mod tests {
 
     #[test]
     fn specs_address_targets() {
-        let t = TargetRec { id: "i-0abc".into(), port: 8080, availability_zone: None, quic_server_id: None, registered_ms: 9 };
+        let t = TargetRec {
+            id: "i-0abc".into(),
+            port: 8080,
+            availability_zone: None,
+            quic_server_id: None,
+            registered_ms: 9,
+        };
         let s = check_spec(&tg("HTTP", "instance", "HTTP"), &t, 0.01).unwrap();
         assert_eq!(s.addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(s.interval, Duration::from_millis(300));
-        assert_eq!(s.kind, CheckKind::Http { tls: false, path: "/health".into(), codes: vec![(200, 299)] });
-        let ip = TargetRec { id: "127.0.0.2".into(), ..t.clone() };
+        assert_eq!(
+            s.kind,
+            CheckKind::Http {
+                tls: false,
+                path: "/health".into(),
+                codes: vec![(200, 299)]
+            }
+        );
+        let ip = TargetRec {
+            id: "127.0.0.2".into(),
+            ..t.clone()
+        };
         let s = check_spec(&tg("TCP", "ip", "TCP"), &ip, 1.0).unwrap();
-        assert_eq!((s.addr, s.kind), ("127.0.0.2:8080".parse().unwrap(), CheckKind::Tcp));
+        assert_eq!(
+            (s.addr, s.kind),
+            ("127.0.0.2:8080".parse().unwrap(), CheckKind::Tcp)
+        );
         let mut custom = tg("HTTPS", "ip", "HTTPS");
         custom.health_check_port = Some("9000".into());
         assert_eq!(check_spec(&custom, &ip, 1.0).unwrap().addr.port(), 9000);
@@ -629,14 +787,22 @@ mod tests {
                     let mut buf = [0u8; 1024];
                     let n = s.read(&mut buf).await.unwrap_or(0);
                     let ok = String::from_utf8_lossy(&buf[..n]).starts_with("GET /ok ");
-                    let resp: &[u8] = if ok { b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n" } else { b"HTTP/1.1 503 No\r\ncontent-length: 0\r\n\r\n" };
+                    let resp: &[u8] = if ok {
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+                    } else {
+                        b"HTTP/1.1 503 No\r\ncontent-length: 0\r\n\r\n"
+                    };
                     let _ = s.write_all(resp).await;
                 });
             }
         });
         let spec = |path: &str| CheckSpec {
             epoch: 0,
-            kind: CheckKind::Http { tls: false, path: path.into(), codes: vec![(200, 200)] },
+            kind: CheckKind::Http {
+                tls: false,
+                path: path.into(),
+                codes: vec![(200, 200)],
+            },
             addr,
             interval: Duration::from_millis(100),
             timeout: Duration::from_secs(2),
@@ -645,9 +811,23 @@ mod tests {
         };
         assert_eq!(run_check(&spec("/ok")).await, Outcome::Pass);
         assert_eq!(run_check(&spec("/bad")).await, Outcome::Mismatch(503));
-        let tcp = CheckSpec { kind: CheckKind::Tcp, ..spec("/") };
+        let tcp = CheckSpec {
+            kind: CheckKind::Tcp,
+            ..spec("/")
+        };
         assert_eq!(run_check(&tcp).await, Outcome::Pass);
-        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
-        assert_eq!(run_check(&CheckSpec { addr: closed, ..tcp }).await, Outcome::Failed);
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        assert_eq!(
+            run_check(&CheckSpec {
+                addr: closed,
+                ..tcp
+            })
+            .await,
+            Outcome::Failed
+        );
     }
 }

@@ -38,7 +38,9 @@ impl App {
         let cfg = config.clone();
         let (store, world) = tokio::task::spawn_blocking(move || {
             let store = store::Store::open(cfg.data_dir.as_deref()).map_err(|e| e.to_string())?;
-            let world = store.load().map_err(|e| format!("cannot load stored state: {e}"))?;
+            let world = store
+                .load()
+                .map_err(|e| format!("cannot load stored state: {e}"))?;
             Ok::<_, String>((store, world))
         })
         .await
@@ -61,7 +63,11 @@ impl App {
                 tracing::error!("API server stopped: {e}");
             }
         });
-        Ok(Running { api_addr, app, server })
+        Ok(Running {
+            api_addr,
+            app,
+            server,
+        })
     }
 
     /// Clears every resource and all health state.

@@ -15,7 +15,10 @@ pub struct Table<T> {
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
-        Table { rows: BTreeMap::new(), dirty: BTreeSet::new() }
+        Table {
+            rows: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+        }
     }
 }
 
@@ -68,7 +71,13 @@ impl<T: Clone> Table<T> {
     /// The changed keys with their current row (None = deleted); clears the change set.
     pub fn take_changes(&mut self) -> Vec<(String, Option<Arc<T>>)> {
         let dirty = std::mem::take(&mut self.dirty);
-        dirty.into_iter().map(|k| { let v = self.rows.get(&k).cloned(); (k, v) }).collect()
+        dirty
+            .into_iter()
+            .map(|k| {
+                let v = self.rows.get(&k).cloned();
+                (k, v)
+            })
+            .collect()
     }
 }
 
@@ -207,7 +216,12 @@ pub struct RowChange {
     pub body: Option<String>,
 }
 
-fn changes_of<T: Serialize + Clone>(t: &mut Table<T>, kind: &'static str, s: (&str, &str), out: &mut Vec<RowChange>) {
+fn changes_of<T: Serialize + Clone>(
+    t: &mut Table<T>,
+    kind: &'static str,
+    s: (&str, &str),
+    out: &mut Vec<RowChange>,
+) {
     for (k, v) in t.take_changes() {
         out.push(RowChange {
             key: format!("{kind}|{}|{}|{k}", s.0, s.1),
@@ -219,7 +233,11 @@ fn changes_of<T: Serialize + Clone>(t: &mut Table<T>, kind: &'static str, s: (&s
     }
 }
 
-fn restore_into<T: DeserializeOwned + Clone>(t: &mut Table<T>, key: &str, body: &str) -> Result<(), String> {
+fn restore_into<T: DeserializeOwned + Clone>(
+    t: &mut Table<T>,
+    key: &str,
+    body: &str,
+) -> Result<(), String> {
     let v: T = serde_json::from_str(body).map_err(|e| format!("row {key}: {e}"))?;
     // The table key is the part after `kind|account|region|`.
     let k = key.splitn(4, '|').nth(3).unwrap_or(key).to_string();
@@ -230,7 +248,11 @@ fn restore_into<T: DeserializeOwned + Clone>(t: &mut Table<T>, key: &str, body: 
 impl Scope {
     /// An empty scope.
     pub fn new(account: &str, region: &str) -> Self {
-        Scope { account: account.into(), region: region.into(), ..Default::default() }
+        Scope {
+            account: account.into(),
+            region: region.into(),
+            ..Default::default()
+        }
     }
     /// The next creation sequence number.
     pub fn seq(&mut self) -> u64 {

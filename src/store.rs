@@ -42,8 +42,9 @@ impl Store {
         let conn = match dir {
             None => Connection::open_in_memory()?,
             Some(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError(format!("cannot create data dir {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError(format!("cannot create data dir {}: {e}", dir.display()))
+                })?;
                 let path: PathBuf = dir.join(DB_FILE);
                 Connection::open(&path).map_err(|e| {
                     StoreError(format!(
@@ -62,13 +63,19 @@ impl Store {
     }
 
     fn migrate(&self, dir: Option<&Path>) -> Result<(), StoreError> {
-        let file = dir.map(|d| d.join(DB_FILE).display().to_string()).unwrap_or_else(|| "(memory)".into());
+        let file = dir
+            .map(|d| d.join(DB_FILE).display().to_string())
+            .unwrap_or_else(|| "(memory)".into());
         self.conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);",
         )?;
         let version: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
             .ok();
         let version: i64 = match version {
             None => 0,
@@ -99,9 +106,17 @@ impl Store {
     /// Reads every row into a world.
     pub fn load(&self) -> Result<World, StoreError> {
         let mut world = World::default();
-        let mut stmt = self.conn.prepare("SELECT key, kind, account, region, body FROM resources")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, kind, account, region, body FROM resources")?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })?;
         for row in rows {
             let (key, kind, account, region, body) = row?;
@@ -153,13 +168,23 @@ mod tests {
     use crate::state::{Ec2Rec, Scope};
 
     fn temp_dir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("localelb-store-{tag}-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+        let d = std::env::temp_dir().join(format!(
+            "localelb-store-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
 
     fn rec(id: &str) -> Ec2Rec {
-        Ec2Rec { kind: "vpc".into(), id: id.into(), fields: Default::default(), tags: vec![], seq: 1 }
+        Ec2Rec {
+            kind: "vpc".into(),
+            id: id.into(),
+            fields: Default::default(),
+            tags: vec![],
+            seq: 1,
+        }
     }
 
     #[test]
@@ -194,10 +219,16 @@ mod tests {
         let dir = temp_dir("newer");
         {
             let store = Store::open(Some(&dir)).unwrap();
-            store.conn.execute_batch("UPDATE meta SET value = '99' WHERE key = 'schema_version'").unwrap();
+            store
+                .conn
+                .execute_batch("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+                .unwrap();
         }
         let err = Store::open(Some(&dir)).err().expect("refused").0;
-        assert!(err.contains(DB_FILE) && err.contains("--ephemeral") && err.contains("99"), "{err}");
+        assert!(
+            err.contains(DB_FILE) && err.contains("--ephemeral") && err.contains("99"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 
@@ -206,10 +237,18 @@ mod tests {
         let dir = temp_dir("old");
         {
             let conn = Connection::open(dir.join(DB_FILE)).unwrap();
-            conn.execute_batch("CREATE TABLE unrelated(x INTEGER);").unwrap();
+            conn.execute_batch("CREATE TABLE unrelated(x INTEGER);")
+                .unwrap();
         }
         let store = Store::open(Some(&dir)).unwrap();
-        let v: String = store.conn.query_row("SELECT value FROM meta WHERE key='schema_version'", [], |r| r.get(0)).unwrap();
+        let v: String = store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key='schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(v, SCHEMA_VERSION.to_string());
         std::fs::remove_dir_all(dir).ok();
     }
@@ -219,7 +258,10 @@ mod tests {
         let dir = temp_dir("corrupt");
         std::fs::write(dir.join(DB_FILE), b"not a database").unwrap();
         let err = Store::open(Some(&dir)).err().expect("refused").0;
-        assert!(err.contains(DB_FILE) && err.contains("--ephemeral"), "{err}");
+        assert!(
+            err.contains(DB_FILE) && err.contains("--ephemeral"),
+            "{err}"
+        );
         std::fs::remove_dir_all(dir).ok();
     }
 }

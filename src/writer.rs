@@ -13,7 +13,11 @@ type Reply = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 type WriteFn = Box<dyn FnOnce(&mut Scope) -> (bool, Reply) + Send>;
 
 enum Job {
-    Write { account: String, region: String, f: WriteFn },
+    Write {
+        account: String,
+        region: String,
+        f: WriteFn,
+    },
     Reset(oneshot::Sender<()>),
 }
 
@@ -132,9 +136,14 @@ impl Writer {
             (ok, reply)
         });
         self.tx
-            .send(Job::Write { account: account.into(), region: region.into(), f: wf })
+            .send(Job::Write {
+                account: account.into(),
+                region: region.into(),
+                f: wf,
+            })
             .map_err(|_| ApiError::Internal("writer stopped".into()))?;
-        rx.await.map_err(|_| ApiError::Internal("writer dropped the call".into()))?
+        rx.await
+            .map_err(|_| ApiError::Internal("writer dropped the call".into()))?
     }
 
     /// Clears all state, committed before it returns.
@@ -175,7 +184,11 @@ mod tests {
     /// Concurrent creates of one name serialize in the writer: one target group, one ARN.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_creates_cannot_race_into_duplicates() {
-        let cfg = Config { listen: "127.0.0.1:0".into(), data_dir: None, ..Config::default() };
+        let cfg = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: None,
+            ..Config::default()
+        };
         let running = crate::App::start(cfg).await.unwrap();
         let app = running.app.clone();
         let mut calls = Vec::new();
@@ -183,14 +196,21 @@ mod tests {
             let app = app.clone();
             // Half the calls use the same settings (idempotent), half a different port (duplicate).
             let port = if i % 2 == 0 { 80 } else { 81 };
-            calls.push(tokio::spawn(async move { app.call(ctx(&app), create_tg("race", port)).await }));
+            calls.push(tokio::spawn(async move {
+                app.call(ctx(&app), create_tg("race", port)).await
+            }));
         }
         let mut arns = std::collections::BTreeSet::new();
         let mut dup = 0;
         for c in calls {
             match c.await.unwrap() {
                 Ok(m::Response::CreateTargetGroup(out)) => {
-                    arns.insert(out.target_groups.unwrap()[0].target_group_arn.clone().unwrap());
+                    arns.insert(
+                        out.target_groups.unwrap()[0]
+                            .target_group_arn
+                            .clone()
+                            .unwrap(),
+                    );
                 }
                 Err(e) => {
                     assert_eq!(e.code(), "DuplicateTargetGroupName");
@@ -202,13 +222,24 @@ mod tests {
         assert_eq!(arns.len(), 1, "one target group for one name");
         assert_eq!(dup, 16, "the other settings were refused");
         let world = app.published.world.load_full();
-        assert_eq!(world.scope("000000000000", "us-east-1").unwrap().target_groups.len(), 1);
+        assert_eq!(
+            world
+                .scope("000000000000", "us-east-1")
+                .unwrap()
+                .target_groups
+                .len(),
+            1
+        );
     }
 
     /// A failed call leaves no trace: AddTags on [existing, unknown] tags neither.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failed_calls_roll_back() {
-        let cfg = Config { listen: "127.0.0.1:0".into(), data_dir: None, ..Config::default() };
+        let cfg = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: None,
+            ..Config::default()
+        };
         let running = crate::App::start(cfg).await.unwrap();
         let app = running.app.clone();
         let created = app
@@ -222,15 +253,23 @@ mod tests {
             )
             .await
             .unwrap();
-        let m::Response::CreateLoadBalancer(out) = created else { panic!() };
-        let lb = out.load_balancers.unwrap()[0].load_balancer_arn.clone().unwrap();
+        let m::Response::CreateLoadBalancer(out) = created else {
+            panic!()
+        };
+        let lb = out.load_balancers.unwrap()[0]
+            .load_balancer_arn
+            .clone()
+            .unwrap();
         let bogus = lb.replace("rollback", "missing");
         let e = app
             .call(
                 ctx(&app),
                 m::Request::AddTags(m::AddTagsInput {
                     resource_arns: Some(vec![lb.clone(), bogus]),
-                    tags: Some(vec![m::Tag { key: Some("k".into()), value: Some("v".into()) }]),
+                    tags: Some(vec![m::Tag {
+                        key: Some("k".into()),
+                        value: Some("v".into()),
+                    }]),
                 }),
             )
             .await
@@ -238,6 +277,9 @@ mod tests {
         assert_eq!(e.code(), "LoadBalancerNotFound");
         let world = app.published.world.load_full();
         let scope = world.scope("000000000000", "us-east-1").unwrap();
-        assert!(scope.load_balancers.get(&lb).unwrap().tags.is_empty(), "the first ARN's tags were rolled back");
+        assert!(
+            scope.load_balancers.get(&lb).unwrap().tags.is_empty(),
+            "the first ARN's tags were rolled back"
+        );
     }
 }

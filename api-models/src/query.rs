@@ -29,7 +29,9 @@ impl QueryMap {
     }
     /// Builds a map from pairs (later pairs win).
     pub fn from_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
-        QueryMap { map: pairs.into_iter().collect() }
+        QueryMap {
+            map: pairs.into_iter().collect(),
+        }
     }
     /// The value of an exact key.
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -181,10 +183,12 @@ impl FromQuery for bool {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(QueryError::Validation(crate::validate::summary(&[format!(
-                "Value '{v}' at '{}' failed to satisfy constraint: Member must be a boolean",
-                aws_path(key)
-            )]))),
+            Some(v) => Err(QueryError::Validation(crate::validate::summary(&[
+                format!(
+                    "Value '{v}' at '{}' failed to satisfy constraint: Member must be a boolean",
+                    aws_path(key)
+                ),
+            ]))),
         }
     }
 }
@@ -236,7 +240,9 @@ impl FromQuery for BTreeMap<String, String> {
 }
 
 /// Decodes an operation's input shape from the top level and checks the model's constraints.
-pub fn parse_input<T: FromQuery + Default + crate::validate::Validate>(q: &QueryMap) -> Result<T, QueryError> {
+pub fn parse_input<T: FromQuery + Default + crate::validate::Validate>(
+    q: &QueryMap,
+) -> Result<T, QueryError> {
     let v = T::from_query(q, "")?.unwrap_or_default();
     let mut errs = Vec::new();
     v.validate("", &mut errs);
@@ -277,7 +283,8 @@ mod tests {
 
     #[test]
     fn maps_decode_entries() {
-        let q = QueryMap::parse(b"M.entry.1.key=a&M.entry.1.value=1&M.entry.2.key=b&M.entry.2.value=2");
+        let q =
+            QueryMap::parse(b"M.entry.1.key=a&M.entry.1.value=1&M.entry.2.key=b&M.entry.2.value=2");
         let m: BTreeMap<String, String> = FromQuery::from_query(&q, "M").unwrap().unwrap();
         assert_eq!(m.get("b").map(String::as_str), Some("2"));
     }

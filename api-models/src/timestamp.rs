@@ -9,7 +9,11 @@ pub struct Timestamp(pub DateTime);
 impl Timestamp {
     /// Now, truncated to milliseconds.
     pub fn now() -> Self {
-        Self::from_millis(DateTime::from(std::time::SystemTime::now()).to_millis().unwrap_or(0))
+        Self::from_millis(
+            DateTime::from(std::time::SystemTime::now())
+                .to_millis()
+                .unwrap_or(0),
+        )
     }
     /// From epoch milliseconds.
     pub fn from_millis(ms: i64) -> Self {
@@ -76,7 +80,13 @@ mod tests {
     fn formats_like_aws() {
         let t = Timestamp::parse_iso8601("2016-03-25T21:29:48.850Z").unwrap();
         assert_eq!(t.to_iso8601(), "2016-03-25T21:29:48.850Z");
-        assert_eq!(Timestamp::from_millis(0).to_iso8601(), "1970-01-01T00:00:00.000Z");
-        assert_eq!(Timestamp::from_millis(951_782_400_000).to_iso8601(), "2000-02-29T00:00:00.000Z");
+        assert_eq!(
+            Timestamp::from_millis(0).to_iso8601(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(951_782_400_000).to_iso8601(),
+            "2000-02-29T00:00:00.000Z"
+        );
     }
 }

@@ -126,7 +126,10 @@ impl<T: ToXml> XmlValue for T {
 /// since botocore and aws-sdk-go-v2 both look it up by name.
 pub fn envelope<T: ToXml>(op: &str, out: &T, request_id: &str) -> String {
     let mut w = XmlWriter::new();
-    w.buf.push_str(&format!("<{op}Response xmlns=\"{}\">", crate::XML_NAMESPACE));
+    w.buf.push_str(&format!(
+        "<{op}Response xmlns=\"{}\">",
+        crate::XML_NAMESPACE
+    ));
     w.open(&format!("{op}Result"));
     out.write_fields(&mut w);
     w.close(&format!("{op}Result"));
@@ -140,7 +143,10 @@ pub fn envelope<T: ToXml>(op: &str, out: &T, request_id: &str) -> String {
 /// The error document: `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>`.
 pub fn error_document(sender_fault: bool, code: &str, message: &str, request_id: &str) -> String {
     let mut w = XmlWriter::new();
-    w.buf.push_str(&format!("<ErrorResponse xmlns=\"{}\">", crate::XML_NAMESPACE));
+    w.buf.push_str(&format!(
+        "<ErrorResponse xmlns=\"{}\">",
+        crate::XML_NAMESPACE
+    ));
     w.open("Error");
     w.text("Type", if sender_fault { "Sender" } else { "Receiver" });
     w.text("Code", code);

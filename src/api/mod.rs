@@ -26,7 +26,11 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 fn json(v: serde_json::Value) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], v.to_string()).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        v.to_string(),
+    )
+        .into_response()
 }
 
 async fn health() -> Response {
@@ -38,10 +42,23 @@ async fn reset(State(app): State<Arc<App>>) -> Response {
     json(serde_json::json!({"status": "reset"}))
 }
 
-async fn aws(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn aws(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let rid = respond::request_id();
     if method != Method::POST && method != Method::GET {
-        return respond::error(&ApiError::Protocol { code: "InvalidAction", status: 400, message: "Only GET and POST are supported".into() }, &rid);
+        return respond::error(
+            &ApiError::Protocol {
+                code: "InvalidAction",
+                status: 400,
+                message: "Only GET and POST are supported".into(),
+            },
+            &rid,
+        );
     }
     // Parameters come from the query string and (for POST) the form body; the body wins.
     let mut pairs = api_models::query::form_pairs(uri.query().unwrap_or("").as_bytes());
@@ -54,12 +71,23 @@ async fn aws(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: Hea
         q.get("X-Amz-Credential"),
     );
     let account = sigv4::account_for(cred.access_key.as_deref(), &app.config.default_account);
-    let region = cred.region.clone().unwrap_or_else(|| app.config.default_region.clone());
+    let region = cred
+        .region
+        .clone()
+        .unwrap_or_else(|| app.config.default_region.clone());
     let action = q.take("Action");
     let version = q.take("Version");
-    let is_ec2 = cred.service.as_deref() == Some("ec2") || version.as_deref() == Some(crate::ec2::API_VERSION);
+    let is_ec2 = cred.service.as_deref() == Some("ec2")
+        || version.as_deref() == Some(crate::ec2::API_VERSION);
     let Some(action) = action else {
-        return respond::error(&ApiError::Protocol { code: "MissingAction", status: 400, message: "Missing Action".into() }, &rid);
+        return respond::error(
+            &ApiError::Protocol {
+                code: "MissingAction",
+                status: 400,
+                message: "Missing Action".into(),
+            },
+            &rid,
+        );
     };
     let ctx = CallCtx {
         account,
@@ -78,7 +106,12 @@ async fn aws(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: Hea
         );
     }
     let Some(op) = api_models::Operation::from_name(&action) else {
-        return respond::error(&ApiError::invalid_action(format!("The action {action} is not valid for this web service.")), &rid);
+        return respond::error(
+            &ApiError::invalid_action(format!(
+                "The action {action} is not valid for this web service."
+            )),
+            &rid,
+        );
     };
     let req = match api_models::Request::parse(op, &q) {
         Ok(r) => r,
@@ -92,7 +125,11 @@ async fn aws(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: Hea
 
 impl App {
     /// Runs one ELBv2 request: reads on the current snapshot, writes through the writer.
-    pub async fn call(&self, ctx: CallCtx, req: api_models::Request) -> Result<api_models::Response, ApiError> {
+    pub async fn call(
+        &self,
+        ctx: CallCtx,
+        req: api_models::Request,
+    ) -> Result<api_models::Response, ApiError> {
         if elbv2::is_read(req.operation()) {
             let world = self.published.world.load_full();
             let empty;

@@ -15,10 +15,21 @@ pub fn parse(authorization: Option<&str>, presigned: Option<&str>) -> Credential
         .and_then(|a| a.split("Credential=").nth(1))
         .map(|s| s.split([',', ' ']).next().unwrap_or(""))
         .or(presigned);
-    let Some(scope) = scope else { return Credential::default() };
+    let Some(scope) = scope else {
+        return Credential::default();
+    };
     let parts: Vec<&str> = scope.split('/').collect();
-    let nonempty = |i: usize| parts.get(i).filter(|s| !s.is_empty()).map(|s| s.to_string());
-    Credential { access_key: nonempty(0), region: nonempty(2), service: nonempty(3) }
+    let nonempty = |i: usize| {
+        parts
+            .get(i)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_string())
+    };
+    Credential {
+        access_key: nonempty(0),
+        region: nonempty(2),
+        service: nonempty(3),
+    }
 }
 
 /// A 12-digit access key is taken as the account id; any other key maps to the default account.
@@ -41,7 +52,10 @@ mod tests {
         );
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
         assert_eq!(c.service.as_deref(), Some("elasticloadbalancing"));
-        assert_eq!(account_for(c.access_key.as_deref(), "000000000000"), "123456789012");
+        assert_eq!(
+            account_for(c.access_key.as_deref(), "000000000000"),
+            "123456789012"
+        );
         assert_eq!(account_for(Some("testing"), "000000000000"), "000000000000");
         assert_eq!(parse(None, None), Credential::default());
     }

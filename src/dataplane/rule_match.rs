@@ -40,7 +40,13 @@ impl Pattern {
             }
         }
         re.push('$');
-        Pattern(RegexBuilder::new(&re).case_insensitive(case_insensitive).dot_matches_new_line(true).build().expect("escaped pattern compiles"))
+        Pattern(
+            RegexBuilder::new(&re)
+                .case_insensitive(case_insensitive)
+                .dot_matches_new_line(true)
+                .build()
+                .expect("escaped pattern compiles"),
+        )
     }
     /// A user regex (RegexValues); None if it does not compile.
     pub fn regex(p: &str) -> Option<Pattern> {
@@ -79,11 +85,19 @@ impl Cidr {
         };
         match (self.net, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.bits == 0 { 0 } else { u32::MAX << (32 - self.bits) };
+                let mask = if self.bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.bits)
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.bits == 0 { 0 } else { u128::MAX << (128 - self.bits) };
+                let mask = if self.bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.bits)
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -103,8 +117,17 @@ pub enum Condition {
 }
 
 fn patterns(values: Option<&Vec<String>>, regexes: Option<&Vec<String>>, ci: bool) -> Vec<Pattern> {
-    let mut out: Vec<Pattern> = values.into_iter().flatten().map(|v| Pattern::wildcard(v, ci)).collect();
-    out.extend(regexes.into_iter().flatten().filter_map(|r| Pattern::regex(r)));
+    let mut out: Vec<Pattern> = values
+        .into_iter()
+        .flatten()
+        .map(|v| Pattern::wildcard(v, ci))
+        .collect();
+    out.extend(
+        regexes
+            .into_iter()
+            .flatten()
+            .filter_map(|r| Pattern::regex(r)),
+    );
     out
 }
 
@@ -115,12 +138,22 @@ pub fn compile(c: &m::RuleCondition) -> Option<Condition> {
         "host-header" => {
             let cfg = c.host_header_config.as_ref();
             let vals = cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref());
-            Condition::Host(patterns(vals, cfg.and_then(|h| h.regex_values.as_ref()).or(c.regex_values.as_ref()), true))
+            Condition::Host(patterns(
+                vals,
+                cfg.and_then(|h| h.regex_values.as_ref())
+                    .or(c.regex_values.as_ref()),
+                true,
+            ))
         }
         "path-pattern" => {
             let cfg = c.path_pattern_config.as_ref();
             let vals = cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref());
-            Condition::Path(patterns(vals, cfg.and_then(|h| h.regex_values.as_ref()).or(c.regex_values.as_ref()), false))
+            Condition::Path(patterns(
+                vals,
+                cfg.and_then(|h| h.regex_values.as_ref())
+                    .or(c.regex_values.as_ref()),
+                false,
+            ))
         }
         "http-header" => {
             let cfg = c.http_header_config.as_ref()?;
@@ -129,7 +162,13 @@ pub fn compile(c: &m::RuleCondition) -> Option<Condition> {
                 values: patterns(cfg.values.as_ref(), cfg.regex_values.as_ref(), true),
             }
         }
-        "http-request-method" => Condition::Method(c.http_request_method_config.as_ref()?.values.clone().unwrap_or_default()),
+        "http-request-method" => Condition::Method(
+            c.http_request_method_config
+                .as_ref()?
+                .values
+                .clone()
+                .unwrap_or_default(),
+        ),
         "query-string" => Condition::Query(
             c.query_string_config
                 .as_ref()?
@@ -145,7 +184,13 @@ pub fn compile(c: &m::RuleCondition) -> Option<Condition> {
                 .collect(),
         ),
         "source-ip" => Condition::SourceIp(
-            c.source_ip_config.as_ref()?.values.iter().flatten().filter_map(|v| Cidr::parse(v)).collect(),
+            c.source_ip_config
+                .as_ref()?
+                .values
+                .iter()
+                .flatten()
+                .filter_map(|v| Cidr::parse(v))
+                .collect(),
         ),
         _ => return None,
     })
@@ -153,7 +198,9 @@ pub fn compile(c: &m::RuleCondition) -> Option<Condition> {
 
 /// Percent-decodes a query component (`+` is a space).
 fn unescape(s: &str) -> String {
-    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl Condition {
@@ -182,7 +229,8 @@ impl Condition {
                     })
                     .collect();
                 pairs.iter().any(|(kp, vp)| {
-                    q.iter().any(|(k, v)| kp.as_ref().is_none_or(|kp| kp.is_match(k)) && vp.is_match(v))
+                    q.iter()
+                        .any(|(k, v)| kp.as_ref().is_none_or(|kp| kp.is_match(k)) && vp.is_match(v))
                 })
             }
             Condition::SourceIp(cidrs) => cidrs.iter().any(|c| c.contains(r.client_ip)),
@@ -193,9 +241,15 @@ impl Condition {
 /// `host:port` → `host` (IPv6 literals keep their brackets).
 pub fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
-        return host.split_once(']').map(|(h, _)| &host[..h.len() + 1]).unwrap_or(host);
+        return host
+            .split_once(']')
+            .map(|(h, _)| &host[..h.len() + 1])
+            .unwrap_or(host);
     }
-    host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map(|(h, _)| h).unwrap_or(host)
+    host.rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map(|(h, _)| h)
+        .unwrap_or(host)
 }
 
 /// All conditions of a rule hold.
@@ -207,12 +261,27 @@ pub fn all_match(conds: &[Condition], r: &RequestView<'_>) -> bool {
 mod tests {
     use super::*;
 
-    fn req<'a>(host: &'a str, path: &'a str, query: &'a str, headers: &'a [(String, String)]) -> RequestView<'a> {
-        RequestView { host, path, query, method: "GET", headers, client_ip: "10.1.2.3".parse().unwrap() }
+    fn req<'a>(
+        host: &'a str,
+        path: &'a str,
+        query: &'a str,
+        headers: &'a [(String, String)],
+    ) -> RequestView<'a> {
+        RequestView {
+            host,
+            path,
+            query,
+            method: "GET",
+            headers,
+            client_ip: "10.1.2.3".parse().unwrap(),
+        }
     }
 
     fn cond(field: &str, f: impl FnOnce(&mut m::RuleCondition)) -> Condition {
-        let mut c = m::RuleCondition { field: Some(field.into()), ..Default::default() };
+        let mut c = m::RuleCondition {
+            field: Some(field.into()),
+            ..Default::default()
+        };
         f(&mut c);
         compile(&c).unwrap()
     }
@@ -220,7 +289,10 @@ mod tests {
     #[test]
     fn host_is_case_insensitive_with_wildcards_and_ignores_port() {
         let c = cond("host-header", |c| {
-            c.host_header_config = Some(m::HostHeaderConditionConfig { values: Some(vec!["*.Example.com".into()]), regex_values: None })
+            c.host_header_config = Some(m::HostHeaderConditionConfig {
+                values: Some(vec!["*.Example.com".into()]),
+                regex_values: None,
+            })
         });
         assert!(c.matches(&req("api.example.COM:8080", "/", "", &[])));
         assert!(!c.matches(&req("example.com", "/", "", &[])));
@@ -232,7 +304,10 @@ mod tests {
     #[test]
     fn path_is_case_sensitive() {
         let c = cond("path-pattern", |c| {
-            c.path_pattern_config = Some(m::PathPatternConditionConfig { values: Some(vec!["/img/*".into()]), regex_values: None })
+            c.path_pattern_config = Some(m::PathPatternConditionConfig {
+                values: Some(vec!["/img/*".into()]),
+                regex_values: None,
+            })
         });
         assert!(c.matches(&req("h", "/img/a.png", "", &[])));
         assert!(!c.matches(&req("h", "/IMG/a.png", "", &[])));
@@ -251,27 +326,42 @@ mod tests {
         assert!(h.matches(&req("h", "/", "", &hs)));
         let q = cond("query-string", |c| {
             c.query_string_config = Some(m::QueryStringConditionConfig {
-                values: Some(vec![m::QueryStringKeyValuePair { key: Some("version".into()), value: Some("v2*".into()) }]),
+                values: Some(vec![m::QueryStringKeyValuePair {
+                    key: Some("version".into()),
+                    value: Some("v2*".into()),
+                }]),
             })
         });
         assert!(q.matches(&req("h", "/", "a=1&Version=V2.1", &[])));
         assert!(!q.matches(&req("h", "/", "version=v1", &[])));
         let any_key = cond("query-string", |c| {
             c.query_string_config = Some(m::QueryStringConditionConfig {
-                values: Some(vec![m::QueryStringKeyValuePair { key: None, value: Some("hello world".into()) }]),
+                values: Some(vec![m::QueryStringKeyValuePair {
+                    key: None,
+                    value: Some("hello world".into()),
+                }]),
             })
         });
         assert!(any_key.matches(&req("h", "/", "x=hello+world", &[])));
         let mth = cond("http-request-method", |c| {
-            c.http_request_method_config = Some(m::HttpRequestMethodConditionConfig { values: Some(vec!["GET".into()]) })
+            c.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
+                values: Some(vec!["GET".into()]),
+            })
         });
         assert!(mth.matches(&req("h", "/", "", &[])));
         let ip = cond("source-ip", |c| {
-            c.source_ip_config = Some(m::SourceIpConditionConfig { values: Some(vec!["10.0.0.0/8".into()]), ip_address_type: None })
+            c.source_ip_config = Some(m::SourceIpConditionConfig {
+                values: Some(vec!["10.0.0.0/8".into()]),
+                ip_address_type: None,
+            })
         });
         assert!(ip.matches(&req("h", "/", "", &[])));
-        assert!(!Cidr::parse("192.168.0.0/16").unwrap().contains("10.1.2.3".parse().unwrap()));
-        assert!(Cidr::parse("10.0.0.0/8").unwrap().contains("::ffff:10.9.9.9".parse().unwrap()));
+        assert!(!Cidr::parse("192.168.0.0/16")
+            .unwrap()
+            .contains("10.1.2.3".parse().unwrap()));
+        assert!(Cidr::parse("10.0.0.0/8")
+            .unwrap()
+            .contains("::ffff:10.9.9.9".parse().unwrap()));
     }
 
     #[test]

@@ -47,15 +47,27 @@ pub struct ConditionLimits {
 }
 
 const TERMINAL: [&str; 3] = ["forward", "redirect", "fixed-response"];
-const AUTH: [&str; 3] = ["authenticate-oidc", "authenticate-cognito", "jwt-validation"];
-const CONTENT_TYPES: [&str; 5] = ["text/plain", "text/css", "text/html", "application/javascript", "application/json"];
+const AUTH: [&str; 3] = [
+    "authenticate-oidc",
+    "authenticate-cognito",
+    "jwt-validation",
+];
+const CONTENT_TYPES: [&str; 5] = [
+    "text/plain",
+    "text/css",
+    "text/html",
+    "application/javascript",
+    "application/json",
+];
 
 fn invalid_action(msg: impl Into<String>) -> ApiError {
     ApiError::m(E::InvalidLoadBalancerAction, msg)
 }
 
 fn constraint(v: impl std::fmt::Display, path: &str, rule: &str) -> ApiError {
-    ApiError::v(format!("1 validation error detected: Value '{v}' at '{path}' failed to satisfy constraint: {rule}"))
+    ApiError::v(format!(
+        "1 validation error detected: Value '{v}' at '{path}' failed to satisfy constraint: {rule}"
+    ))
 }
 
 /// Validates and normalises a list of actions. `previous` are the actions being replaced
@@ -79,7 +91,10 @@ pub fn normalize_actions(
     let mut orders: Vec<i32> = out.iter().filter_map(|a| a.order).collect();
     orders.sort_unstable();
     if let Some(w) = orders.windows(2).find(|w| w[0] == w[1]) {
-        return Err(ApiError::v(format!("The action order '{}' is specified more than once", w[0])));
+        return Err(ApiError::v(format!(
+            "The action order '{}' is specified more than once",
+            w[0]
+        )));
     }
     out.sort_by_key(|a| a.order);
 
@@ -87,15 +102,24 @@ pub fn normalize_actions(
     let terminals = TERMINAL.iter().map(|t| count(t)).sum::<usize>();
     let authenticate = count("authenticate-oidc") + count("authenticate-cognito");
     if authenticate > 1 || count("jwt-validation") > 1 {
-        return Err(ApiError::m(E::TooManyActions, "You've reached the limit on the number of actions per rule"));
+        return Err(ApiError::m(
+            E::TooManyActions,
+            "You've reached the limit on the number of actions per rule",
+        ));
     }
     if terminals != 1 {
         return Err(invalid_action(
             "Exactly one forward, redirect or fixed-response action must be specified, as the last action",
         ));
     }
-    if !TERMINAL.contains(&out.last().and_then(|a| a.type_.as_deref()).unwrap_or_default()) {
-        return Err(invalid_action("The forward, redirect or fixed-response action must be the last action (by Order)"));
+    if !TERMINAL.contains(
+        &out.last()
+            .and_then(|a| a.type_.as_deref())
+            .unwrap_or_default(),
+    ) {
+        return Err(invalid_action(
+            "The forward, redirect or fixed-response action must be the last action (by Order)",
+        ));
     }
     Ok(out)
 }
@@ -108,57 +132,130 @@ fn normalize_action(
     previous: &[m::Action],
 ) -> ApiResult<m::Action> {
     let t = a.type_.as_deref().unwrap_or_default();
-    let all = ["forward", "authenticate-oidc", "authenticate-cognito", "redirect", "fixed-response", "jwt-validation"];
+    let all = [
+        "forward",
+        "authenticate-oidc",
+        "authenticate-cognito",
+        "redirect",
+        "fixed-response",
+        "jwt-validation",
+    ];
     if !all.contains(&t) {
-        return Err(constraint(t, &format!("{path}.type"), &format!("Member must satisfy enum value set: [{}]", all.join(", "))));
+        return Err(constraint(
+            t,
+            &format!("{path}.type"),
+            &format!("Member must satisfy enum value set: [{}]", all.join(", ")),
+        ));
     }
     if ctx.lb_type != "application" && t != "forward" {
-        return Err(ApiError::v(format!("Action type '{t}' must be one of 'forward'")));
+        return Err(ApiError::v(format!(
+            "Action type '{t}' must be one of 'forward'"
+        )));
     }
     // A config that belongs to another action type.
     let configs: [(&str, &str, bool); 6] = [
         ("TargetGroupArn", "forward", a.target_group_arn.is_some()),
         ("ForwardConfig", "forward", a.forward_config.is_some()),
         ("RedirectConfig", "redirect", a.redirect_config.is_some()),
-        ("FixedResponseConfig", "fixed-response", a.fixed_response_config.is_some()),
-        ("AuthenticateOidcConfig", "authenticate-oidc", a.authenticate_oidc_config.is_some()),
-        ("AuthenticateCognitoConfig", "authenticate-cognito", a.authenticate_cognito_config.is_some()),
+        (
+            "FixedResponseConfig",
+            "fixed-response",
+            a.fixed_response_config.is_some(),
+        ),
+        (
+            "AuthenticateOidcConfig",
+            "authenticate-oidc",
+            a.authenticate_oidc_config.is_some(),
+        ),
+        (
+            "AuthenticateCognitoConfig",
+            "authenticate-cognito",
+            a.authenticate_cognito_config.is_some(),
+        ),
     ];
-    if let Some((name, _, _)) = configs.iter().find(|(_, owner, given)| *given && *owner != t) {
-        return Err(ApiError::v(format!("'{name}' cannot be specified for actions of type '{t}'")));
+    if let Some((name, _, _)) = configs
+        .iter()
+        .find(|(_, owner, given)| *given && *owner != t)
+    {
+        return Err(ApiError::v(format!(
+            "'{name}' cannot be specified for actions of type '{t}'"
+        )));
     }
     if a.jwt_validation_config.is_some() && t != "jwt-validation" {
-        return Err(ApiError::v(format!("'JwtValidationConfig' cannot be specified for actions of type '{t}'")));
+        return Err(ApiError::v(format!(
+            "'JwtValidationConfig' cannot be specified for actions of type '{t}'"
+        )));
     }
     if AUTH.contains(&t) && ctx.protocol != "HTTPS" {
         return Err(ApiError::m(
             E::UnsupportedProtocol,
-            format!("Action type '{t}' is supported only on HTTPS listeners, not on '{}' listeners", ctx.protocol),
+            format!(
+                "Action type '{t}' is supported only on HTTPS listeners, not on '{}' listeners",
+                ctx.protocol
+            ),
         ));
     }
-    let base = m::Action { type_: Some(t.to_string()), ..Default::default() };
+    let base = m::Action {
+        type_: Some(t.to_string()),
+        ..Default::default()
+    };
     match t {
         "forward" => forward(a, ctx, path, lookup, base),
         "redirect" => {
-            let cfg = a.redirect_config.as_ref().ok_or_else(|| missing_config("RedirectConfig", t))?;
-            Ok(m::Action { redirect_config: Some(redirect(cfg, ctx, &format!("{path}.redirectConfig"))?), ..base })
+            let cfg = a
+                .redirect_config
+                .as_ref()
+                .ok_or_else(|| missing_config("RedirectConfig", t))?;
+            Ok(m::Action {
+                redirect_config: Some(redirect(cfg, ctx, &format!("{path}.redirectConfig"))?),
+                ..base
+            })
         }
         "fixed-response" => {
-            let cfg = a.fixed_response_config.as_ref().ok_or_else(|| missing_config("FixedResponseConfig", t))?;
-            Ok(m::Action { fixed_response_config: Some(fixed_response(cfg, &format!("{path}.fixedResponseConfig"))?), ..base })
+            let cfg = a
+                .fixed_response_config
+                .as_ref()
+                .ok_or_else(|| missing_config("FixedResponseConfig", t))?;
+            Ok(m::Action {
+                fixed_response_config: Some(fixed_response(
+                    cfg,
+                    &format!("{path}.fixedResponseConfig"),
+                )?),
+                ..base
+            })
         }
         "authenticate-oidc" => {
-            let cfg = a.authenticate_oidc_config.as_ref().ok_or_else(|| missing_config("AuthenticateOidcConfig", t))?;
-            let old = previous.iter().find_map(|p| p.authenticate_oidc_config.as_ref());
-            Ok(m::Action { authenticate_oidc_config: Some(oidc(cfg, old)?), ..base })
+            let cfg = a
+                .authenticate_oidc_config
+                .as_ref()
+                .ok_or_else(|| missing_config("AuthenticateOidcConfig", t))?;
+            let old = previous
+                .iter()
+                .find_map(|p| p.authenticate_oidc_config.as_ref());
+            Ok(m::Action {
+                authenticate_oidc_config: Some(oidc(cfg, old)?),
+                ..base
+            })
         }
         "authenticate-cognito" => {
-            let cfg = a.authenticate_cognito_config.as_ref().ok_or_else(|| missing_config("AuthenticateCognitoConfig", t))?;
-            Ok(m::Action { authenticate_cognito_config: Some(cognito(cfg)), ..base })
+            let cfg = a
+                .authenticate_cognito_config
+                .as_ref()
+                .ok_or_else(|| missing_config("AuthenticateCognitoConfig", t))?;
+            Ok(m::Action {
+                authenticate_cognito_config: Some(cognito(cfg)),
+                ..base
+            })
         }
         _ => {
-            let cfg = a.jwt_validation_config.as_ref().ok_or_else(|| missing_config("JwtValidationConfig", t))?;
-            Ok(m::Action { jwt_validation_config: Some(jwt(cfg)?), ..base })
+            let cfg = a
+                .jwt_validation_config
+                .as_ref()
+                .ok_or_else(|| missing_config("JwtValidationConfig", t))?;
+            Ok(m::Action {
+                jwt_validation_config: Some(jwt(cfg)?),
+                ..base
+            })
         }
     }
 }
@@ -167,7 +264,13 @@ fn missing_config(name: &str, t: &str) -> ApiError {
     ApiError::v(format!("A '{name}' must be specified with '{t}' actions"))
 }
 
-fn forward(a: &m::Action, ctx: &ActionCtx, path: &str, lookup: &dyn Fn(&str) -> Option<TgInfo>, base: m::Action) -> ApiResult<m::Action> {
+fn forward(
+    a: &m::Action,
+    ctx: &ActionCtx,
+    path: &str,
+    lookup: &dyn Fn(&str) -> Option<TgInfo>,
+    base: m::Action,
+) -> ApiResult<m::Action> {
     let fc = a.forward_config.clone().unwrap_or_default();
     let listed = fc.target_groups.clone().unwrap_or_default();
     let mut tuples: Vec<(String, Option<i32>)> = Vec::new();
@@ -190,7 +293,9 @@ fn forward(a: &m::Action, ctx: &ActionCtx, path: &str, lookup: &dyn Fn(&str) -> 
         tuples = vec![(arn.clone(), weight)];
     }
     if tuples.is_empty() {
-        return Err(ApiError::v("A target group must be specified for forward actions"));
+        return Err(ApiError::v(
+            "A target group must be specified for forward actions",
+        ));
     }
     if ctx.lb_type != "application" {
         if tuples.len() > 1 {
@@ -200,7 +305,10 @@ fn forward(a: &m::Action, ctx: &ActionCtx, path: &str, lookup: &dyn Fn(&str) -> 
             )));
         }
         if tuples.iter().any(|(_, w)| w.is_some()) {
-            return Err(ApiError::v(format!("You cannot specify a target group weight on load balancers of type '{}'", ctx.lb_type)));
+            return Err(ApiError::v(format!(
+                "You cannot specify a target group weight on load balancers of type '{}'",
+                ctx.lb_type
+            )));
         }
     }
     if tuples.len() as i64 > ctx.max_tgs_per_action {
@@ -211,21 +319,34 @@ fn forward(a: &m::Action, ctx: &ActionCtx, path: &str, lookup: &dyn Fn(&str) -> 
     }
     for (j, (arn, w)) in tuples.iter().enumerate() {
         if tuples[..j].iter().any(|(a, _)| a == arn) {
-            return Err(ApiError::v(format!("Target group '{arn}' is specified more than once in the same forward action")));
+            return Err(ApiError::v(format!(
+                "Target group '{arn}' is specified more than once in the same forward action"
+            )));
         }
         if let Some(w) = *w {
             let p = format!("{path}.forwardConfig.targetGroups.{}.member.weight", j + 1);
             if w < 0 {
-                return Err(constraint(w, &p, "Member must have value greater than or equal to 0"));
+                return Err(constraint(
+                    w,
+                    &p,
+                    "Member must have value greater than or equal to 0",
+                ));
             }
             if w > 999 {
-                return Err(constraint(w, &p, "Member must have value less than or equal to 999"));
+                return Err(constraint(
+                    w,
+                    &p,
+                    "Member must have value less than or equal to 999",
+                ));
             }
         }
         let info = lookup(arn).ok_or_else(|| tg_not_found(arn))?;
         check_tg_fits(arn, &info, ctx)?;
     }
-    let sc = fc.target_group_stickiness_config.clone().unwrap_or_default();
+    let sc = fc
+        .target_group_stickiness_config
+        .clone()
+        .unwrap_or_default();
     let enabled = sc.enabled.unwrap_or(false);
     if let Some(d) = sc.duration_seconds {
         if !(1..=604_800).contains(&d) {
@@ -236,7 +357,9 @@ fn forward(a: &m::Action, ctx: &ActionCtx, path: &str, lookup: &dyn Fn(&str) -> 
             ));
         }
     } else if enabled {
-        return Err(ApiError::v("A duration must be specified when target group stickiness is enabled"));
+        return Err(ApiError::v(
+            "A duration must be specified when target group stickiness is enabled",
+        ));
     }
     let single = (tuples.len() == 1).then(|| tuples[0].0.clone());
     Ok(m::Action {
@@ -245,7 +368,10 @@ fn forward(a: &m::Action, ctx: &ActionCtx, path: &str, lookup: &dyn Fn(&str) -> 
             target_groups: Some(
                 tuples
                     .into_iter()
-                    .map(|(arn, w)| m::TargetGroupTuple { target_group_arn: Some(arn), weight: Some(w.unwrap_or(1)) })
+                    .map(|(arn, w)| m::TargetGroupTuple {
+                        target_group_arn: Some(arn),
+                        weight: Some(w.unwrap_or(1)),
+                    })
                     .collect(),
             ),
             target_group_stickiness_config: Some(m::TargetGroupStickinessConfig {
@@ -275,7 +401,8 @@ pub fn check_tg_fits(arn: &str, tg: &TgInfo, ctx: &ActionCtx) -> ApiResult<()> {
                 "TCP_QUIC" => &["TCP_QUIC"],
                 _ => &[],
             };
-            let by_type = tg.target_type != "lambda" && (tg.target_type != "alb" || ctx.protocol == "TCP");
+            let by_type =
+                tg.target_type != "lambda" && (tg.target_type != "alb" || ctx.protocol == "TCP");
             by_type && allowed.contains(&proto)
         }
     };
@@ -289,7 +416,10 @@ pub fn check_tg_fits(arn: &str, tg: &TgInfo, ctx: &ActionCtx) -> ApiResult<()> {
         };
         return Err(ApiError::m(
             E::IncompatibleProtocols,
-            format!("Listener protocol '{}' is not supported with a target group with {what}", ctx.protocol),
+            format!(
+                "Listener protocol '{}' is not supported with a target group with {what}",
+                ctx.protocol
+            ),
         ));
     }
     if tg.load_balancers.iter().any(|l| l != ctx.lb_arn) {
@@ -311,7 +441,11 @@ fn check_keywords(s: &str, allowed: &[&str], what: &str) -> ApiResult<()> {
         let Some(j) = after.find('}') else { break };
         let kw = &after[..j];
         if !allowed.contains(&kw) {
-            let hint = if PLACEHOLDERS.contains(&kw) { " in this component" } else { "" };
+            let hint = if PLACEHOLDERS.contains(&kw) {
+                " in this component"
+            } else {
+                ""
+            };
             return Err(ApiError::v(format!("The redirect {what} '{s}' contains the keyword '#{{{kw}}}', which is not allowed{hint}")));
         }
         rest = &after[j + 1..];
@@ -319,10 +453,18 @@ fn check_keywords(s: &str, allowed: &[&str], what: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn redirect(c: &m::RedirectActionConfig, ctx: &ActionCtx, path: &str) -> ApiResult<m::RedirectActionConfig> {
+fn redirect(
+    c: &m::RedirectActionConfig,
+    ctx: &ActionCtx,
+    path: &str,
+) -> ApiResult<m::RedirectActionConfig> {
     let status = c.status_code.clone().unwrap_or_default();
     if !matches!(status.as_str(), "HTTP_301" | "HTTP_302") {
-        return Err(constraint(&status, &format!("{path}.statusCode"), "Member must satisfy enum value set: [HTTP_301, HTTP_302]"));
+        return Err(constraint(
+            &status,
+            &format!("{path}.statusCode"),
+            "Member must satisfy enum value set: [HTTP_301, HTTP_302]",
+        ));
     }
     let protocol = c.protocol.clone().unwrap_or_else(|| "#{protocol}".into());
     if !matches!(protocol.as_str(), "HTTP" | "HTTPS" | "#{protocol}") {
@@ -334,19 +476,31 @@ fn redirect(c: &m::RedirectActionConfig, ctx: &ActionCtx, path: &str) -> ApiResu
     }
     let port = c.port.clone().unwrap_or_else(|| "#{port}".into());
     if port != "#{port}" && !port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)) {
-        return Err(ApiError::v(format!("The redirect port '{port}' must be '#{{port}}' or a number from 1 to 65535")));
+        return Err(ApiError::v(format!(
+            "The redirect port '{port}' must be '#{{port}}' or a number from 1 to 65535"
+        )));
     }
     let host = c.host.clone().unwrap_or_else(|| "#{host}".into());
     let rpath = c.path.clone().unwrap_or_else(|| "/#{path}".into());
     let query = c.query.clone().unwrap_or_else(|| "#{query}".into());
-    for (v, name, min) in [(&host, "host", 1), (&rpath, "path", 1), (&query, "query", 0)] {
+    for (v, name, min) in [
+        (&host, "host", 1),
+        (&rpath, "path", 1),
+        (&query, "query", 0),
+    ] {
         let n = v.chars().count();
         if n < min || n > 128 {
-            return Err(constraint(v, &format!("{path}.{name}"), &format!("Member must have length between {min} and 128")));
+            return Err(constraint(
+                v,
+                &format!("{path}.{name}"),
+                &format!("Member must have length between {min} and 128"),
+            ));
         }
     }
     if !rpath.starts_with('/') {
-        return Err(ApiError::v(format!("The redirect path '{rpath}' must start with a '/'")));
+        return Err(ApiError::v(format!(
+            "The redirect path '{rpath}' must start with a '/'"
+        )));
     }
     check_keywords(&host, &["host"], "host")?;
     check_keywords(&rpath, &["host", "path", "port"], "path")?;
@@ -371,10 +525,17 @@ fn redirect(c: &m::RedirectActionConfig, ctx: &ActionCtx, path: &str) -> ApiResu
     })
 }
 
-fn fixed_response(c: &m::FixedResponseActionConfig, path: &str) -> ApiResult<m::FixedResponseActionConfig> {
+fn fixed_response(
+    c: &m::FixedResponseActionConfig,
+    path: &str,
+) -> ApiResult<m::FixedResponseActionConfig> {
     let status = c.status_code.clone().unwrap_or_default();
     let b = status.as_bytes();
-    if !(b.len() == 3 && matches!(b[0], b'2' | b'4' | b'5') && b[1].is_ascii_digit() && b[2].is_ascii_digit()) {
+    if !(b.len() == 3
+        && matches!(b[0], b'2' | b'4' | b'5')
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_digit())
+    {
         return Err(constraint(
             &status,
             &format!("{path}.statusCode"),
@@ -390,46 +551,76 @@ fn fixed_response(c: &m::FixedResponseActionConfig, path: &str) -> ApiResult<m::
     }
     if let Some(body) = &c.message_body {
         if body.chars().count() > 1024 {
-            return Err(constraint("…", &format!("{path}.messageBody"), "Member must have length less than or equal to 1024"));
+            return Err(constraint(
+                "…",
+                &format!("{path}.messageBody"),
+                "Member must have length less than or equal to 1024",
+            ));
         }
     }
-    Ok(m::FixedResponseActionConfig { status_code: Some(status), content_type: c.content_type.clone(), message_body: c.message_body.clone() })
+    Ok(m::FixedResponseActionConfig {
+        status_code: Some(status),
+        content_type: c.content_type.clone(),
+        message_body: c.message_body.clone(),
+    })
 }
 
 fn https_url(v: &Option<String>, name: &str) -> ApiResult<String> {
     let v = v.clone().unwrap_or_default();
     if !v.starts_with("https://") || v.len() <= "https://".len() {
-        return Err(ApiError::v(format!("The '{name}' must be a full URL that uses HTTPS; '{v}' is not")));
+        return Err(ApiError::v(format!(
+            "The '{name}' must be a full URL that uses HTTPS; '{v}' is not"
+        )));
     }
     Ok(v)
 }
 
-fn oidc(c: &m::AuthenticateOidcActionConfig, old: Option<&m::AuthenticateOidcActionConfig>) -> ApiResult<m::AuthenticateOidcActionConfig> {
+fn oidc(
+    c: &m::AuthenticateOidcActionConfig,
+    old: Option<&m::AuthenticateOidcActionConfig>,
+) -> ApiResult<m::AuthenticateOidcActionConfig> {
     let secret = if c.use_existing_client_secret == Some(true) {
         old.and_then(|o| o.client_secret.clone())
             .ok_or_else(|| ApiError::v("'UseExistingClientSecret' needs an existing authenticate-oidc action with a client secret"))?
     } else {
-        c.client_secret.clone().ok_or_else(|| ApiError::v("A 'ClientSecret' must be specified for authenticate-oidc actions"))?
+        c.client_secret.clone().ok_or_else(|| {
+            ApiError::v("A 'ClientSecret' must be specified for authenticate-oidc actions")
+        })?
     };
     if c.client_id.as_deref().unwrap_or_default().is_empty() {
-        return Err(ApiError::v("A 'ClientId' must be specified for authenticate-oidc actions"));
+        return Err(ApiError::v(
+            "A 'ClientId' must be specified for authenticate-oidc actions",
+        ));
     }
     let params = c.authentication_request_extra_params.clone();
     if params.as_ref().is_some_and(|p| p.len() > 10) {
-        return Err(ApiError::v("At most 10 'AuthenticationRequestExtraParams' can be specified"));
+        return Err(ApiError::v(
+            "At most 10 'AuthenticationRequestExtraParams' can be specified",
+        ));
     }
     Ok(m::AuthenticateOidcActionConfig {
         issuer: Some(https_url(&c.issuer, "Issuer")?),
-        authorization_endpoint: Some(https_url(&c.authorization_endpoint, "AuthorizationEndpoint")?),
+        authorization_endpoint: Some(https_url(
+            &c.authorization_endpoint,
+            "AuthorizationEndpoint",
+        )?),
         token_endpoint: Some(https_url(&c.token_endpoint, "TokenEndpoint")?),
         user_info_endpoint: Some(https_url(&c.user_info_endpoint, "UserInfoEndpoint")?),
         client_id: c.client_id.clone(),
         client_secret: Some(secret),
-        session_cookie_name: Some(c.session_cookie_name.clone().unwrap_or_else(|| "AWSELBAuthSessionCookie".into())),
+        session_cookie_name: Some(
+            c.session_cookie_name
+                .clone()
+                .unwrap_or_else(|| "AWSELBAuthSessionCookie".into()),
+        ),
         scope: Some(c.scope.clone().unwrap_or_else(|| "openid".into())),
         session_timeout: Some(c.session_timeout.unwrap_or(604_800)),
         authentication_request_extra_params: params,
-        on_unauthenticated_request: Some(c.on_unauthenticated_request.clone().unwrap_or_else(|| "authenticate".into())),
+        on_unauthenticated_request: Some(
+            c.on_unauthenticated_request
+                .clone()
+                .unwrap_or_else(|| "authenticate".into()),
+        ),
         use_existing_client_secret: None,
     })
 }
@@ -439,11 +630,19 @@ fn cognito(c: &m::AuthenticateCognitoActionConfig) -> m::AuthenticateCognitoActi
         user_pool_arn: c.user_pool_arn.clone(),
         user_pool_client_id: c.user_pool_client_id.clone(),
         user_pool_domain: c.user_pool_domain.clone(),
-        session_cookie_name: Some(c.session_cookie_name.clone().unwrap_or_else(|| "AWSELBAuthSessionCookie".into())),
+        session_cookie_name: Some(
+            c.session_cookie_name
+                .clone()
+                .unwrap_or_else(|| "AWSELBAuthSessionCookie".into()),
+        ),
         scope: Some(c.scope.clone().unwrap_or_else(|| "openid".into())),
         session_timeout: Some(c.session_timeout.unwrap_or(604_800)),
         authentication_request_extra_params: c.authentication_request_extra_params.clone(),
-        on_unauthenticated_request: Some(c.on_unauthenticated_request.clone().unwrap_or_else(|| "authenticate".into())),
+        on_unauthenticated_request: Some(
+            c.on_unauthenticated_request
+                .clone()
+                .unwrap_or_else(|| "authenticate".into()),
+        ),
     }
 }
 
@@ -455,10 +654,14 @@ fn jwt(c: &m::JwtValidationActionConfig) -> ApiResult<m::JwtValidationActionConf
     for cl in &claims {
         let name = cl.name.as_deref().unwrap_or_default();
         if ["exp", "iss", "nbf", "iat"].contains(&name) {
-            return Err(ApiError::v(format!("The claim '{name}' is validated by default and cannot be specified")));
+            return Err(ApiError::v(format!(
+                "The claim '{name}' is validated by default and cannot be specified"
+            )));
         }
         if cl.values.as_ref().map_or(0, Vec::len) > 10 {
-            return Err(ApiError::v(format!("The claim '{name}' can have at most 10 values")));
+            return Err(ApiError::v(format!(
+                "The claim '{name}' can have at most 10 values"
+            )));
         }
     }
     Ok(m::JwtValidationActionConfig {
@@ -471,7 +674,11 @@ fn jwt(c: &m::JwtValidationActionConfig) -> ApiResult<m::JwtValidationActionConf
 /// Re-checks stored (already normalised) actions after their listener's protocol or port
 /// changed: target groups must still fit, authentication needs HTTPS, and HTTPS must not
 /// redirect to HTTP.
-pub fn check_still_valid(actions: &[m::Action], ctx: &ActionCtx, lookup: &dyn Fn(&str) -> Option<TgInfo>) -> ApiResult<()> {
+pub fn check_still_valid(
+    actions: &[m::Action],
+    ctx: &ActionCtx,
+    lookup: &dyn Fn(&str) -> Option<TgInfo>,
+) -> ApiResult<()> {
     for arn in target_groups_of(actions) {
         let info = lookup(&arn).ok_or_else(|| tg_not_found(&arn))?;
         check_tg_fits(&arn, &info, ctx)?;
@@ -481,10 +688,18 @@ pub fn check_still_valid(actions: &[m::Action], ctx: &ActionCtx, lookup: &dyn Fn
         if AUTH.contains(&t) && ctx.protocol != "HTTPS" {
             return Err(ApiError::m(
                 E::UnsupportedProtocol,
-                format!("Action type '{t}' is supported only on HTTPS listeners, not on '{}' listeners", ctx.protocol),
+                format!(
+                    "Action type '{t}' is supported only on HTTPS listeners, not on '{}' listeners",
+                    ctx.protocol
+                ),
             ));
         }
-        if ctx.protocol == "HTTPS" && a.redirect_config.as_ref().and_then(|r| r.protocol.as_deref()) == Some("HTTP") {
+        if ctx.protocol == "HTTPS"
+            && a.redirect_config
+                .as_ref()
+                .and_then(|r| r.protocol.as_deref())
+                == Some("HTTP")
+        {
             return Err(invalid_action("You cannot redirect HTTPS to HTTP"));
         }
     }
@@ -510,8 +725,15 @@ pub fn public_actions(actions: &[m::Action]) -> Vec<m::Action> {
 pub fn target_groups_of(actions: &[m::Action]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for a in actions {
-        let tgs = a.forward_config.as_ref().and_then(|f| f.target_groups.as_ref());
-        let arns = a.target_group_arn.iter().cloned().chain(tgs.into_iter().flatten().filter_map(|t| t.target_group_arn.clone()));
+        let tgs = a
+            .forward_config
+            .as_ref()
+            .and_then(|f| f.target_groups.as_ref());
+        let arns = a.target_group_arn.iter().cloned().chain(
+            tgs.into_iter()
+                .flatten()
+                .filter_map(|t| t.target_group_arn.clone()),
+        );
         for arn in arns {
             if !out.contains(&arn) {
                 out.push(arn);
@@ -524,9 +746,21 @@ pub fn target_groups_of(actions: &[m::Action]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Conditions
 
-const FIELDS: [&str; 6] = ["http-header", "http-request-method", "host-header", "path-pattern", "query-string", "source-ip"];
+const FIELDS: [&str; 6] = [
+    "http-header",
+    "http-request-method",
+    "host-header",
+    "path-pattern",
+    "query-string",
+    "source-ip",
+];
 /// Fields a rule may have at most one condition of.
-const SINGLE_USE: [&str; 4] = ["http-request-method", "host-header", "path-pattern", "source-ip"];
+const SINGLE_USE: [&str; 4] = [
+    "http-request-method",
+    "host-header",
+    "path-pattern",
+    "source-ip",
+];
 
 fn cond_err(msg: impl Into<String>) -> ApiError {
     ApiError::v(msg)
@@ -550,18 +784,26 @@ fn wildcards(s: &str) -> i64 {
 
 fn check_len(field: &str, v: &str) -> ApiResult<()> {
     if v.is_empty() {
-        return Err(cond_err(format!("A '{field}' condition value cannot be empty")));
+        return Err(cond_err(format!(
+            "A '{field}' condition value cannot be empty"
+        )));
     }
     if v.chars().count() > 128 {
-        return Err(cond_err(format!("The '{field}' value is too long; the limit is '128'")));
+        return Err(cond_err(format!(
+            "The '{field}' value is too long; the limit is '128'"
+        )));
     }
     Ok(())
 }
 
 fn check_host(v: &str) -> ApiResult<()> {
     check_len("host-header", v)?;
-    let ok_chars = v.chars().all(|c| c.is_ascii_alphanumeric() || "-.*?".contains(c));
-    let tail_ok = v.rsplit_once('.').is_some_and(|(_, tail)| !tail.is_empty() && tail.chars().all(|c| c.is_ascii_alphabetic()));
+    let ok_chars = v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-.*?".contains(c));
+    let tail_ok = v
+        .rsplit_once('.')
+        .is_some_and(|(_, tail)| !tail.is_empty() && tail.chars().all(|c| c.is_ascii_alphabetic()));
     if !ok_chars || !tail_ok {
         return Err(cond_err(format!(
             "The 'host-header' value '{v}' is not valid: it can contain A-Z, a-z, 0-9, '-', '.', '*' and '?', must include a '.', and only letters can follow the last '.'"
@@ -572,7 +814,10 @@ fn check_host(v: &str) -> ApiResult<()> {
 
 fn check_path(v: &str) -> ApiResult<()> {
     check_len("path-pattern", v)?;
-    if !v.chars().all(|c| c.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?".contains(c)) {
+    if !v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.$/~\"'@:+&*?".contains(c))
+    {
         return Err(cond_err(format!(
             "The 'path-pattern' value '{v}' is not valid: it can contain A-Z, a-z, 0-9, and _ - . $ / ~ \" ' @ : + & * ?"
         )));
@@ -582,12 +827,20 @@ fn check_path(v: &str) -> ApiResult<()> {
 
 fn check_regex(field: &str, v: &str) -> ApiResult<()> {
     check_len(field, v)?;
-    regex::Regex::new(v).map_err(|_| cond_err(format!("The '{field}' regular expression '{v}' is not valid")))?;
+    regex::Regex::new(v).map_err(|_| {
+        cond_err(format!(
+            "The '{field}' regular expression '{v}' is not valid"
+        ))
+    })?;
     Ok(())
 }
 
 fn check_cidr(v: &str) -> ApiResult<()> {
-    let bad = || cond_err(format!("The 'source-ip' value '{v}' is not a valid CIDR block"));
+    let bad = || {
+        cond_err(format!(
+            "The 'source-ip' value '{v}' is not a valid CIDR block"
+        ))
+    };
     let (ip, bits) = v.split_once('/').ok_or_else(bad)?;
     let bits: u8 = bits.parse().map_err(|_| bad())?;
     match ip.parse::<std::net::IpAddr>().map_err(|_| bad())? {
@@ -613,13 +866,19 @@ fn values_and_regex(
     let legacy = non_empty(&c.values);
     let legacy_regex = non_empty(&c.regex_values);
     if cfg_values.is_some() && !legacy.is_empty() {
-        return Err(cond_err(format!("You cannot provide both Values and '{cfg_name}' for a condition of type '{field}'")));
+        return Err(cond_err(format!(
+            "You cannot provide both Values and '{cfg_name}' for a condition of type '{field}'"
+        )));
     }
-    if cfg_regex.is_some_and(|r| r.as_ref().is_some_and(|r| !r.is_empty())) && !legacy_regex.is_empty() {
+    if cfg_regex.is_some_and(|r| r.as_ref().is_some_and(|r| !r.is_empty()))
+        && !legacy_regex.is_empty()
+    {
         return Err(cond_err(format!("You cannot provide both RegexValues and '{cfg_name}.RegexValues' for a condition of type '{field}'")));
     }
     if cfg_values.is_none() && legacy.len() > 1 {
-        return Err(cond_err(format!("The '{field}' field contains too many values; the limit is '1'")));
+        return Err(cond_err(format!(
+            "The '{field}' field contains too many values; the limit is '1'"
+        )));
     }
     let values = match cfg_values {
         Some(v) => non_empty(v),
@@ -633,7 +892,9 @@ fn values_and_regex(
         return Err(cond_err("A condition value must be specified"));
     }
     if !values.is_empty() && !regex.is_empty() {
-        return Err(cond_err(format!("You cannot specify both Values and RegexValues for a condition of type '{field}'")));
+        return Err(cond_err(format!(
+            "You cannot specify both Values and RegexValues for a condition of type '{field}'"
+        )));
     }
     for r in &regex {
         check_regex(field, r)?;
@@ -646,7 +907,10 @@ fn opt(v: Vec<String>) -> Option<Vec<String>> {
 }
 
 /// Validates and normalises a rule's conditions (AWS's per-field rules and the per-rule quotas).
-pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits) -> ApiResult<Vec<m::RuleCondition>> {
+pub fn normalize_conditions(
+    conds: &[m::RuleCondition],
+    limits: ConditionLimits,
+) -> ApiResult<Vec<m::RuleCondition>> {
     if conds.is_empty() {
         return Err(cond_err("A rule must have at least one condition"));
     }
@@ -654,37 +918,81 @@ pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits)
     let (mut n_values, mut n_wild) = (0i64, 0i64);
     let mut seen: Vec<&str> = Vec::new();
     for c in conds {
-        let field = c.field.as_deref().ok_or_else(|| cond_err("A condition field must be specified"))?;
+        let field = c
+            .field
+            .as_deref()
+            .ok_or_else(|| cond_err("A condition field must be specified"))?;
         if !FIELDS.contains(&field) {
-            return Err(cond_err(format!("Condition field '{field}' must be one of '[{}]'", FIELDS.join(", "))));
+            return Err(cond_err(format!(
+                "Condition field '{field}' must be one of '[{}]'",
+                FIELDS.join(", ")
+            )));
         }
         if SINGLE_USE.contains(&field) && seen.contains(&field) {
-            return Err(cond_err(format!("A rule can have only one '{field}' condition")));
+            return Err(cond_err(format!(
+                "A rule can have only one '{field}' condition"
+            )));
         }
         seen.push(field);
         if c.values.is_some() && !matches!(field, "host-header" | "path-pattern") {
-            return Err(cond_err(format!("The 'Values' field is not compatible with '{field}'")));
+            return Err(cond_err(format!(
+                "The 'Values' field is not compatible with '{field}'"
+            )));
         }
-        if c.regex_values.is_some() && !matches!(field, "host-header" | "path-pattern" | "http-header") {
-            return Err(cond_err(format!("The 'RegexValues' field is not compatible with '{field}'")));
+        if c.regex_values.is_some()
+            && !matches!(field, "host-header" | "path-pattern" | "http-header")
+        {
+            return Err(cond_err(format!(
+                "The 'RegexValues' field is not compatible with '{field}'"
+            )));
         }
         let configs = [
-            ("HostHeaderConfig", "host-header", c.host_header_config.is_some()),
-            ("PathPatternConfig", "path-pattern", c.path_pattern_config.is_some()),
-            ("HttpHeaderConfig", "http-header", c.http_header_config.is_some()),
-            ("HttpRequestMethodConfig", "http-request-method", c.http_request_method_config.is_some()),
-            ("QueryStringConfig", "query-string", c.query_string_config.is_some()),
+            (
+                "HostHeaderConfig",
+                "host-header",
+                c.host_header_config.is_some(),
+            ),
+            (
+                "PathPatternConfig",
+                "path-pattern",
+                c.path_pattern_config.is_some(),
+            ),
+            (
+                "HttpHeaderConfig",
+                "http-header",
+                c.http_header_config.is_some(),
+            ),
+            (
+                "HttpRequestMethodConfig",
+                "http-request-method",
+                c.http_request_method_config.is_some(),
+            ),
+            (
+                "QueryStringConfig",
+                "query-string",
+                c.query_string_config.is_some(),
+            ),
             ("SourceIpConfig", "source-ip", c.source_ip_config.is_some()),
         ];
-        if let Some((name, owner, _)) = configs.iter().find(|(_, owner, given)| *given && *owner != field) {
-            return Err(cond_err(format!("A '{name}' can be specified only with '{owner}', not with '{field}'")));
+        if let Some((name, owner, _)) = configs
+            .iter()
+            .find(|(_, owner, given)| *given && *owner != field)
+        {
+            return Err(cond_err(format!(
+                "A '{name}' can be specified only with '{owner}', not with '{field}'"
+            )));
         }
-        let mut n = m::RuleCondition { field: Some(field.to_string()), ..Default::default() };
+        let mut n = m::RuleCondition {
+            field: Some(field.to_string()),
+            ..Default::default()
+        };
         let require = |given: bool, name: &str| -> ApiResult<()> {
             if given {
                 Ok(())
             } else {
-                Err(cond_err(format!("A '{name}' must be specified with '{field}'")))
+                Err(cond_err(format!(
+                    "A '{name}' must be specified with '{field}'"
+                )))
             }
         };
         match field {
@@ -692,10 +1000,18 @@ pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits)
                 let host = field == "host-header";
                 let (cfg_name, cfg_v, cfg_r) = if host {
                     let c = c.host_header_config.as_ref();
-                    ("HostHeaderConfig", c.map(|c| &c.values), c.map(|c| &c.regex_values))
+                    (
+                        "HostHeaderConfig",
+                        c.map(|c| &c.values),
+                        c.map(|c| &c.regex_values),
+                    )
                 } else {
                     let c = c.path_pattern_config.as_ref();
-                    ("PathPatternConfig", c.map(|c| &c.values), c.map(|c| &c.regex_values))
+                    (
+                        "PathPatternConfig",
+                        c.map(|c| &c.values),
+                        c.map(|c| &c.regex_values),
+                    )
                 };
                 let (values, regex) = values_and_regex(c, field, cfg_name, cfg_v, cfg_r)?;
                 for v in &values {
@@ -710,9 +1026,15 @@ pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits)
                 n.values = opt(values.clone());
                 n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
                 if host {
-                    n.host_header_config = Some(m::HostHeaderConditionConfig { values: opt(values), regex_values: opt(regex) });
+                    n.host_header_config = Some(m::HostHeaderConditionConfig {
+                        values: opt(values),
+                        regex_values: opt(regex),
+                    });
                 } else {
-                    n.path_pattern_config = Some(m::PathPatternConditionConfig { values: opt(values), regex_values: opt(regex) });
+                    n.path_pattern_config = Some(m::PathPatternConditionConfig {
+                        values: opt(values),
+                        regex_values: opt(regex),
+                    });
                 }
             }
             "http-header" => {
@@ -720,19 +1042,33 @@ pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits)
                 let cfg = c.http_header_config.as_ref().expect("checked");
                 let name = cfg.http_header_name.clone().unwrap_or_default();
                 if name.is_empty() {
-                    return Err(cond_err("A 'HttpHeaderName' must be specified with 'http-header'"));
+                    return Err(cond_err(
+                        "A 'HttpHeaderName' must be specified with 'http-header'",
+                    ));
                 }
                 if name.chars().count() > 40 {
-                    return Err(cond_err("The 'HttpHeaderName' value is too long; the limit is '40'"));
+                    return Err(cond_err(
+                        "The 'HttpHeaderName' value is too long; the limit is '40'",
+                    ));
                 }
-                if !name.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-.^_`|~".contains(c)) {
-                    return Err(cond_err(format!("The 'HttpHeaderName' value '{name}' is not a valid HTTP header name")));
+                if !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-.^_`|~".contains(c))
+                {
+                    return Err(cond_err(format!(
+                        "The 'HttpHeaderName' value '{name}' is not a valid HTTP header name"
+                    )));
                 }
                 if name.eq_ignore_ascii_case("host") {
                     return Err(cond_err("You cannot use an 'http-header' condition on the host header; use a 'host-header' condition"));
                 }
-                let (values, regex) =
-                    values_and_regex(c, field, "HttpHeaderConfig", Some(&cfg.values), Some(&cfg.regex_values))?;
+                let (values, regex) = values_and_regex(
+                    c,
+                    field,
+                    "HttpHeaderConfig",
+                    Some(&cfg.values),
+                    Some(&cfg.regex_values),
+                )?;
                 for v in &values {
                     check_len(field, v)?;
                     n_wild += wildcards(v);
@@ -746,51 +1082,85 @@ pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits)
                 });
             }
             "http-request-method" => {
-                require(c.http_request_method_config.is_some(), "HttpRequestMethodConfig")?;
-                let values = non_empty(&c.http_request_method_config.as_ref().expect("checked").values);
+                require(
+                    c.http_request_method_config.is_some(),
+                    "HttpRequestMethodConfig",
+                )?;
+                let values = non_empty(
+                    &c.http_request_method_config
+                        .as_ref()
+                        .expect("checked")
+                        .values,
+                );
                 if values.is_empty() {
                     return Err(cond_err("A condition value must be specified"));
                 }
                 for v in &values {
                     if v.chars().count() > 40 {
-                        return Err(cond_err("The 'http-request-method' value is too long; the limit is '40'"));
+                        return Err(cond_err(
+                            "The 'http-request-method' value is too long; the limit is '40'",
+                        ));
                     }
-                    if v.is_empty() || !v.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c == '-') {
+                    if v.is_empty()
+                        || !v
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
+                    {
                         return Err(cond_err(
                             "The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore",
                         ));
                     }
                 }
                 n_values += values.len() as i64;
-                n.http_request_method_config = Some(m::HttpRequestMethodConditionConfig { values: Some(values) });
+                n.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
+                    values: Some(values),
+                });
             }
             "query-string" => {
                 require(c.query_string_config.is_some(), "QueryStringConfig")?;
-                let pairs = c.query_string_config.as_ref().expect("checked").values.clone().unwrap_or_default();
+                let pairs = c
+                    .query_string_config
+                    .as_ref()
+                    .expect("checked")
+                    .values
+                    .clone()
+                    .unwrap_or_default();
                 if pairs.is_empty() {
                     return Err(cond_err("A condition value must be specified"));
                 }
                 for p in &pairs {
-                    let v = p.value.as_deref().ok_or_else(|| cond_err("A 'Value' must be specified in 'QueryStringKeyValuePair'"))?;
+                    let v = p.value.as_deref().ok_or_else(|| {
+                        cond_err("A 'Value' must be specified in 'QueryStringKeyValuePair'")
+                    })?;
                     if let Some(k) = &p.key {
                         if k.is_empty() {
-                            return Err(cond_err("A 'Key' in 'QueryStringKeyValuePair' cannot be empty"));
+                            return Err(cond_err(
+                                "A 'Key' in 'QueryStringKeyValuePair' cannot be empty",
+                            ));
                         }
                         if k.chars().count() > 128 {
-                            return Err(cond_err("The 'Key' value is too long; the limit is '128'"));
+                            return Err(cond_err(
+                                "The 'Key' value is too long; the limit is '128'",
+                            ));
                         }
                         n_wild += wildcards(k);
                     }
                     if v.is_empty() {
-                        return Err(cond_err("A 'Value' in 'QueryStringKeyValuePair' cannot be empty"));
+                        return Err(cond_err(
+                            "A 'Value' in 'QueryStringKeyValuePair' cannot be empty",
+                        ));
                     }
                     if v.chars().count() > 128 {
-                        return Err(cond_err("The 'Value' value is too long; the limit is '128'"));
+                        return Err(cond_err(
+                            "The 'Value' value is too long; the limit is '128'",
+                        ));
                     }
                     n_wild += wildcards(v);
                 }
                 n_values += pairs.len() as i64;
-                n.query_string_config = Some(m::QueryStringConditionConfig { values: Some(pairs) });
+                n.query_string_config = Some(m::QueryStringConditionConfig {
+                    values: Some(pairs),
+                });
             }
             _ => {
                 require(c.source_ip_config.is_some(), "SourceIpConfig")?;
@@ -806,16 +1176,25 @@ pub fn normalize_conditions(conds: &[m::RuleCondition], limits: ConditionLimits)
                     check_cidr(v)?;
                 }
                 n_values += values.len() as i64;
-                n.source_ip_config = Some(m::SourceIpConditionConfig { values: Some(values), ip_address_type: None });
+                n.source_ip_config = Some(m::SourceIpConditionConfig {
+                    values: Some(values),
+                    ip_address_type: None,
+                });
             }
         }
         out.push(n);
     }
     if n_values > limits.values {
-        return Err(cond_err(format!("A rule can have at most '{}' condition values", limits.values)));
+        return Err(cond_err(format!(
+            "A rule can have at most '{}' condition values",
+            limits.values
+        )));
     }
     if n_wild > limits.wildcards {
-        return Err(cond_err(format!("A rule can have at most '{}' wildcards", limits.wildcards)));
+        return Err(cond_err(format!(
+            "A rule can have at most '{}' wildcards",
+            limits.wildcards
+        )));
     }
     Ok(out)
 }
@@ -832,15 +1211,21 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
         let rewrites = match ty {
             "host-header-rewrite" => {
                 if t.url_rewrite_config.is_some() {
-                    return Err(ApiError::v("'UrlRewriteConfig' can be specified only with 'url-rewrite' transforms"));
+                    return Err(ApiError::v(
+                        "'UrlRewriteConfig' can be specified only with 'url-rewrite' transforms",
+                    ));
                 }
-                t.host_header_rewrite_config.as_ref().map(|c| c.rewrites.clone().unwrap_or_default())
+                t.host_header_rewrite_config
+                    .as_ref()
+                    .map(|c| c.rewrites.clone().unwrap_or_default())
             }
             "url-rewrite" => {
                 if t.host_header_rewrite_config.is_some() {
                     return Err(ApiError::v("'HostHeaderRewriteConfig' can be specified only with 'host-header-rewrite' transforms"));
                 }
-                t.url_rewrite_config.as_ref().map(|c| c.rewrites.clone().unwrap_or_default())
+                t.url_rewrite_config
+                    .as_ref()
+                    .map(|c| c.rewrites.clone().unwrap_or_default())
             }
             _ => {
                 return Err(constraint(
@@ -851,12 +1236,24 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
             }
         };
         if out.iter().any(|o| o.type_.as_deref() == Some(ty)) {
-            return Err(ApiError::v(format!("Only one '{ty}' transform can be specified per rule")));
+            return Err(ApiError::v(format!(
+                "Only one '{ty}' transform can be specified per rule"
+            )));
         }
-        let cfg_name = if ty == "url-rewrite" { "UrlRewriteConfig" } else { "HostHeaderRewriteConfig" };
-        let rewrites = rewrites.ok_or_else(|| ApiError::v(format!("A '{cfg_name}' must be specified with '{ty}' transforms")))?;
+        let cfg_name = if ty == "url-rewrite" {
+            "UrlRewriteConfig"
+        } else {
+            "HostHeaderRewriteConfig"
+        };
+        let rewrites = rewrites.ok_or_else(|| {
+            ApiError::v(format!(
+                "A '{cfg_name}' must be specified with '{ty}' transforms"
+            ))
+        })?;
         if rewrites.len() != 1 {
-            return Err(ApiError::v(format!("A '{ty}' transform must have exactly one rewrite")));
+            return Err(ApiError::v(format!(
+                "A '{ty}' transform must have exactly one rewrite"
+            )));
         }
         for r in &rewrites {
             let regex = r.regex.as_deref().unwrap_or_default();
@@ -864,13 +1261,22 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
             if regex.is_empty() || regex.chars().count() > 1024 || replace.chars().count() > 1024 {
                 return Err(ApiError::v(format!("The '{ty}' regex must be 1 to 1024 characters and the replacement at most 1024")));
             }
-            regex::Regex::new(regex).map_err(|_| ApiError::v(format!("The '{ty}' regular expression '{regex}' is not valid")))?;
+            regex::Regex::new(regex).map_err(|_| {
+                ApiError::v(format!(
+                    "The '{ty}' regular expression '{regex}' is not valid"
+                ))
+            })?;
         }
         let cfg = Some(rewrites);
         out.push(m::RuleTransform {
             type_: Some(ty.to_string()),
-            host_header_rewrite_config: (ty == "host-header-rewrite").then(|| m::HostHeaderRewriteConfig { rewrites: cfg.clone() }),
-            url_rewrite_config: (ty == "url-rewrite").then(|| m::UrlRewriteConfig { rewrites: cfg }),
+            host_header_rewrite_config: (ty == "host-header-rewrite").then(|| {
+                m::HostHeaderRewriteConfig {
+                    rewrites: cfg.clone(),
+                }
+            }),
+            url_rewrite_config: (ty == "url-rewrite")
+                .then(|| m::UrlRewriteConfig { rewrites: cfg }),
         });
     }
     Ok(out)
@@ -880,27 +1286,48 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
 mod tests {
     use super::*;
 
-    const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/lb/0000000000000001";
-    const TG1: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0000000000000001";
-    const TG2: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b/0000000000000002";
+    const LB: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/lb/0000000000000001";
+    const TG1: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/a/0000000000000001";
+    const TG2: &str =
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/b/0000000000000002";
 
     fn alb(protocol: &'static str) -> ActionCtx<'static> {
-        ActionCtx { lb_arn: LB, lb_type: "application", protocol, port: Some(80), member: "actions", max_tgs_per_action: 5 }
+        ActionCtx {
+            lb_arn: LB,
+            lb_type: "application",
+            protocol,
+            port: Some(80),
+            member: "actions",
+            max_tgs_per_action: 5,
+        }
     }
 
     fn tgs(arn: &str) -> Option<TgInfo> {
         match arn {
-            TG1 | TG2 => Some(TgInfo { protocol: Some("HTTP".into()), target_type: "instance".into(), load_balancers: vec![] }),
+            TG1 | TG2 => Some(TgInfo {
+                protocol: Some("HTTP".into()),
+                target_type: "instance".into(),
+                load_balancers: vec![],
+            }),
             _ => None,
         }
     }
 
     fn fwd(arn: &str) -> m::Action {
-        m::Action { type_: Some("forward".into()), target_group_arn: Some(arn.into()), ..Default::default() }
+        m::Action {
+            type_: Some("forward".into()),
+            target_group_arn: Some(arn.into()),
+            ..Default::default()
+        }
     }
 
     fn limits() -> ConditionLimits {
-        ConditionLimits { values: 5, wildcards: 5 }
+        ConditionLimits {
+            values: 5,
+            wildcards: 5,
+        }
     }
 
     #[test]
@@ -911,7 +1338,10 @@ mod tests {
         assert_eq!(a.target_group_arn.as_deref(), Some(TG1));
         let fc = a.forward_config.as_ref().unwrap();
         assert_eq!(fc.target_groups.as_ref().unwrap()[0].weight, Some(1));
-        assert_eq!(fc.target_group_stickiness_config.as_ref().unwrap().enabled, Some(false));
+        assert_eq!(
+            fc.target_group_stickiness_config.as_ref().unwrap().enabled,
+            Some(false)
+        );
     }
 
     #[test]
@@ -920,8 +1350,14 @@ mod tests {
             type_: Some("forward".into()),
             forward_config: Some(m::ForwardActionConfig {
                 target_groups: Some(vec![
-                    m::TargetGroupTuple { target_group_arn: Some(TG1.into()), weight: Some(10) },
-                    m::TargetGroupTuple { target_group_arn: Some(TG2.into()), weight: Some(0) },
+                    m::TargetGroupTuple {
+                        target_group_arn: Some(TG1.into()),
+                        weight: Some(10),
+                    },
+                    m::TargetGroupTuple {
+                        target_group_arn: Some(TG2.into()),
+                        weight: Some(0),
+                    },
                 ]),
                 target_group_stickiness_config: None,
             }),
@@ -930,8 +1366,17 @@ mod tests {
         let out = normalize_actions(&[a.clone()], &alb("HTTP"), &tgs, &[]).unwrap();
         assert!(out[0].target_group_arn.is_none());
         let mut bad = a;
-        bad.forward_config.as_mut().unwrap().target_groups.as_mut().unwrap()[0].weight = Some(1000);
-        assert!(normalize_actions(&[bad], &alb("HTTP"), &tgs, &[]).unwrap_err().message().contains("999"));
+        bad.forward_config
+            .as_mut()
+            .unwrap()
+            .target_groups
+            .as_mut()
+            .unwrap()[0]
+            .weight = Some(1000);
+        assert!(normalize_actions(&[bad], &alb("HTTP"), &tgs, &[])
+            .unwrap_err()
+            .message()
+            .contains("999"));
     }
 
     #[test]
@@ -940,22 +1385,64 @@ mod tests {
         assert_eq!(e.code(), "TargetGroupNotFound");
         let mut both = fwd(TG1);
         both.forward_config = Some(m::ForwardActionConfig {
-            target_groups: Some(vec![m::TargetGroupTuple { target_group_arn: Some(TG2.into()), weight: None }]),
+            target_groups: Some(vec![m::TargetGroupTuple {
+                target_group_arn: Some(TG2.into()),
+                weight: None,
+            }]),
             target_group_stickiness_config: None,
         });
-        assert_eq!(normalize_actions(&[both], &alb("HTTP"), &tgs, &[]).unwrap_err().code(), "ValidationError");
+        assert_eq!(
+            normalize_actions(&[both], &alb("HTTP"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "ValidationError"
+        );
         let mut sticky = fwd(TG1);
         sticky.forward_config = Some(m::ForwardActionConfig {
             target_groups: None,
-            target_group_stickiness_config: Some(m::TargetGroupStickinessConfig { enabled: Some(true), duration_seconds: None }),
+            target_group_stickiness_config: Some(m::TargetGroupStickinessConfig {
+                enabled: Some(true),
+                duration_seconds: None,
+            }),
         });
         assert!(normalize_actions(&[sticky], &alb("HTTP"), &tgs, &[]).is_err());
-        let used = |_: &str| Some(TgInfo { protocol: Some("HTTP".into()), target_type: "ip".into(), load_balancers: vec!["other".into()] });
-        assert_eq!(normalize_actions(&[fwd(TG1)], &alb("HTTP"), &used, &[]).unwrap_err().code(), "TargetGroupAssociationLimit");
-        let tcp = |_: &str| Some(TgInfo { protocol: Some("TCP".into()), target_type: "ip".into(), load_balancers: vec![] });
-        assert_eq!(normalize_actions(&[fwd(TG1)], &alb("HTTP"), &tcp, &[]).unwrap_err().code(), "IncompatibleProtocols");
-        let nlb = ActionCtx { lb_type: "network", protocol: "TCP", ..alb("TCP") };
-        assert_eq!(normalize_actions(&[fwd(TG1)], &nlb, &tgs, &[]).unwrap_err().code(), "IncompatibleProtocols");
+        let used = |_: &str| {
+            Some(TgInfo {
+                protocol: Some("HTTP".into()),
+                target_type: "ip".into(),
+                load_balancers: vec!["other".into()],
+            })
+        };
+        assert_eq!(
+            normalize_actions(&[fwd(TG1)], &alb("HTTP"), &used, &[])
+                .unwrap_err()
+                .code(),
+            "TargetGroupAssociationLimit"
+        );
+        let tcp = |_: &str| {
+            Some(TgInfo {
+                protocol: Some("TCP".into()),
+                target_type: "ip".into(),
+                load_balancers: vec![],
+            })
+        };
+        assert_eq!(
+            normalize_actions(&[fwd(TG1)], &alb("HTTP"), &tcp, &[])
+                .unwrap_err()
+                .code(),
+            "IncompatibleProtocols"
+        );
+        let nlb = ActionCtx {
+            lb_type: "network",
+            protocol: "TCP",
+            ..alb("TCP")
+        };
+        assert_eq!(
+            normalize_actions(&[fwd(TG1)], &nlb, &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "IncompatibleProtocols"
+        );
         assert!(normalize_actions(&[fwd(TG1)], &nlb, &tcp, &[]).is_ok());
     }
 
@@ -963,7 +1450,10 @@ mod tests {
     fn exactly_one_terminal_action_last() {
         let fixed = m::Action {
             type_: Some("fixed-response".into()),
-            fixed_response_config: Some(m::FixedResponseActionConfig { status_code: Some("404".into()), ..Default::default() }),
+            fixed_response_config: Some(m::FixedResponseActionConfig {
+                status_code: Some("404".into()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let e = normalize_actions(&[fwd(TG1), fixed.clone()], &alb("HTTP"), &tgs, &[]).unwrap_err();
@@ -984,14 +1474,37 @@ mod tests {
         };
         let mut f = fwd(TG1);
         f.order = Some(3);
-        assert_eq!(normalize_actions(&[oidc.clone(), f.clone()], &alb("HTTP"), &tgs, &[]).unwrap_err().code(), "UnsupportedProtocol");
+        assert_eq!(
+            normalize_actions(&[oidc.clone(), f.clone()], &alb("HTTP"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "UnsupportedProtocol"
+        );
         let out = normalize_actions(&[f.clone(), oidc.clone()], &alb("HTTPS"), &tgs, &[]).unwrap();
         assert_eq!(out[0].type_.as_deref(), Some("authenticate-oidc"));
-        assert_eq!(out[0].authenticate_oidc_config.as_ref().unwrap().scope.as_deref(), Some("openid"));
-        assert!(public_actions(&out)[0].authenticate_oidc_config.as_ref().unwrap().client_secret.is_none());
+        assert_eq!(
+            out[0]
+                .authenticate_oidc_config
+                .as_ref()
+                .unwrap()
+                .scope
+                .as_deref(),
+            Some("openid")
+        );
+        assert!(public_actions(&out)[0]
+            .authenticate_oidc_config
+            .as_ref()
+            .unwrap()
+            .client_secret
+            .is_none());
         let mut late = oidc;
         late.order = Some(4);
-        assert_eq!(normalize_actions(&[f, late], &alb("HTTPS"), &tgs, &[]).unwrap_err().code(), "InvalidLoadBalancerAction");
+        assert_eq!(
+            normalize_actions(&[f, late], &alb("HTTPS"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "InvalidLoadBalancerAction"
+        );
     }
 
     #[test]
@@ -1005,9 +1518,21 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert!(normalize_actions(&[fr("503", Some("text/plain"))], &alb("HTTP"), &tgs, &[]).is_ok());
-        assert_eq!(normalize_actions(&[fr("302", None)], &alb("HTTP"), &tgs, &[]).unwrap_err().code(), "ValidationError");
-        assert_eq!(normalize_actions(&[fr("200", Some("text/xml"))], &alb("HTTP"), &tgs, &[]).unwrap_err().code(), "InvalidLoadBalancerAction");
+        assert!(
+            normalize_actions(&[fr("503", Some("text/plain"))], &alb("HTTP"), &tgs, &[]).is_ok()
+        );
+        assert_eq!(
+            normalize_actions(&[fr("302", None)], &alb("HTTP"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "ValidationError"
+        );
+        assert_eq!(
+            normalize_actions(&[fr("200", Some("text/xml"))], &alb("HTTP"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "InvalidLoadBalancerAction"
+        );
     }
 
     #[test]
@@ -1024,19 +1549,46 @@ mod tests {
         };
         let out = normalize_actions(&[rd(Some("HTTPS"), None)], &alb("HTTP"), &tgs, &[]).unwrap();
         let c = out[0].redirect_config.as_ref().unwrap();
-        assert_eq!((c.host.as_deref(), c.path.as_deref(), c.port.as_deref()), (Some("#{host}"), Some("/#{path}"), Some("#{port}")));
+        assert_eq!(
+            (c.host.as_deref(), c.path.as_deref(), c.port.as_deref()),
+            (Some("#{host}"), Some("/#{path}"), Some("#{port}"))
+        );
         assert_eq!(c.query.as_deref(), Some("#{query}"));
         // No change at all would loop.
-        assert_eq!(normalize_actions(&[rd(None, None)], &alb("HTTP"), &tgs, &[]).unwrap_err().code(), "InvalidLoadBalancerAction");
-        assert_eq!(normalize_actions(&[rd(Some("HTTP"), None)], &alb("HTTP"), &tgs, &[]).unwrap_err().code(), "InvalidLoadBalancerAction");
-        assert_eq!(normalize_actions(&[rd(Some("HTTP"), Some("/x"))], &alb("HTTPS"), &tgs, &[]).unwrap_err().code(), "InvalidLoadBalancerAction");
-        assert!(normalize_actions(&[rd(None, Some("/new/#{path}"))], &alb("HTTP"), &tgs, &[]).is_ok());
-        assert!(normalize_actions(&[rd(None, Some("/#{query}"))], &alb("HTTP"), &tgs, &[]).is_err());
-        assert!(normalize_actions(&[rd(Some("ftp"), Some("/x"))], &alb("HTTP"), &tgs, &[]).is_err());
+        assert_eq!(
+            normalize_actions(&[rd(None, None)], &alb("HTTP"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "InvalidLoadBalancerAction"
+        );
+        assert_eq!(
+            normalize_actions(&[rd(Some("HTTP"), None)], &alb("HTTP"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "InvalidLoadBalancerAction"
+        );
+        assert_eq!(
+            normalize_actions(&[rd(Some("HTTP"), Some("/x"))], &alb("HTTPS"), &tgs, &[])
+                .unwrap_err()
+                .code(),
+            "InvalidLoadBalancerAction"
+        );
+        assert!(
+            normalize_actions(&[rd(None, Some("/new/#{path}"))], &alb("HTTP"), &tgs, &[]).is_ok()
+        );
+        assert!(
+            normalize_actions(&[rd(None, Some("/#{query}"))], &alb("HTTP"), &tgs, &[]).is_err()
+        );
+        assert!(
+            normalize_actions(&[rd(Some("ftp"), Some("/x"))], &alb("HTTP"), &tgs, &[]).is_err()
+        );
     }
 
     fn cond(field: &str) -> m::RuleCondition {
-        m::RuleCondition { field: Some(field.into()), ..Default::default() }
+        m::RuleCondition {
+            field: Some(field.into()),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -1044,32 +1596,60 @@ mod tests {
         let mut c = cond("host-header");
         c.values = Some(vec!["*.example.com".into()]);
         let out = normalize_conditions(&[c], limits()).unwrap();
-        assert_eq!(out[0].host_header_config.as_ref().unwrap().values, Some(vec!["*.example.com".to_string()]));
+        assert_eq!(
+            out[0].host_header_config.as_ref().unwrap().values,
+            Some(vec!["*.example.com".to_string()])
+        );
         let mut p = cond("path-pattern");
-        p.path_pattern_config = Some(m::PathPatternConditionConfig { values: Some(vec!["/a/*".into(), "/b".into()]), regex_values: None });
+        p.path_pattern_config = Some(m::PathPatternConditionConfig {
+            values: Some(vec!["/a/*".into(), "/b".into()]),
+            regex_values: None,
+        });
         let out = normalize_conditions(&[p], limits()).unwrap();
         assert_eq!(out[0].values.as_ref().unwrap().len(), 2);
     }
 
     #[test]
     fn condition_errors() {
-        let e = |c: m::RuleCondition| normalize_conditions(&[c], limits()).unwrap_err().message().to_string();
+        let e = |c: m::RuleCondition| {
+            normalize_conditions(&[c], limits())
+                .unwrap_err()
+                .message()
+                .to_string()
+        };
         assert!(e(cond("cookie")).starts_with("Condition field 'cookie' must be one of"));
         let mut c = cond("http-header");
         c.values = Some(vec!["x".into()]);
-        assert_eq!(e(c), "The 'Values' field is not compatible with 'http-header'");
+        assert_eq!(
+            e(c),
+            "The 'Values' field is not compatible with 'http-header'"
+        );
         let mut c = cond("host-header");
         c.values = Some(vec!["a.com".into(), "b.com".into()]);
-        assert_eq!(e(c), "The 'host-header' field contains too many values; the limit is '1'");
+        assert_eq!(
+            e(c),
+            "The 'host-header' field contains too many values; the limit is '1'"
+        );
         let mut c = cond("path-pattern");
         c.values = Some(vec!["x".repeat(129)]);
-        assert_eq!(e(c), "The 'path-pattern' value is too long; the limit is '128'");
-        assert_eq!(e(cond("source-ip")), "A 'SourceIpConfig' must be specified with 'source-ip'");
+        assert_eq!(
+            e(c),
+            "The 'path-pattern' value is too long; the limit is '128'"
+        );
+        assert_eq!(
+            e(cond("source-ip")),
+            "A 'SourceIpConfig' must be specified with 'source-ip'"
+        );
         let mut c = cond("source-ip");
-        c.source_ip_config = Some(m::SourceIpConditionConfig { values: Some(vec!["10.0.0.0".into()]), ip_address_type: None });
+        c.source_ip_config = Some(m::SourceIpConditionConfig {
+            values: Some(vec!["10.0.0.0".into()]),
+            ip_address_type: None,
+        });
         assert!(e(c).contains("CIDR"));
         let mut c = cond("http-request-method");
-        c.http_request_method_config = Some(m::HttpRequestMethodConditionConfig { values: Some(vec!["get".into()]) });
+        c.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
+            values: Some(vec!["get".into()]),
+        });
         assert!(e(c).contains("A-Z"));
         let mut c = cond("http-header");
         c.http_header_config = Some(m::HttpHeaderConditionConfig {
@@ -1077,7 +1657,10 @@ mod tests {
             values: Some(vec!["v".into()]),
             regex_values: None,
         });
-        assert_eq!(e(c), "The 'HttpHeaderName' value is too long; the limit is '40'");
+        assert_eq!(
+            e(c),
+            "The 'HttpHeaderName' value is too long; the limit is '40'"
+        );
         let mut c = cond("host-header");
         c.values = Some(vec!["localhost".into()]);
         assert!(e(c).contains("not valid"));
@@ -1088,18 +1671,36 @@ mod tests {
     fn per_rule_value_and_wildcard_quotas() {
         let mut q = cond("query-string");
         q.query_string_config = Some(m::QueryStringConditionConfig {
-            values: Some((0..3).map(|i| m::QueryStringKeyValuePair { key: Some(format!("k{i}")), value: Some("v".into()) }).collect()),
+            values: Some(
+                (0..3)
+                    .map(|i| m::QueryStringKeyValuePair {
+                        key: Some(format!("k{i}")),
+                        value: Some("v".into()),
+                    })
+                    .collect(),
+            ),
         });
         let mut s = cond("source-ip");
-        s.source_ip_config = Some(m::SourceIpConditionConfig { values: Some(vec!["10.0.0.0/8".into(), "::/0".into()]), ip_address_type: None });
+        s.source_ip_config = Some(m::SourceIpConditionConfig {
+            values: Some(vec!["10.0.0.0/8".into(), "::/0".into()]),
+            ip_address_type: None,
+        });
         assert!(normalize_conditions(&[q.clone(), s.clone()], limits()).is_ok());
         let mut m3 = cond("http-request-method");
-        m3.http_request_method_config = Some(m::HttpRequestMethodConditionConfig { values: Some(vec!["GET".into()]) });
+        m3.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
+            values: Some(vec!["GET".into()]),
+        });
         let e = normalize_conditions(&[q, s, m3], limits()).unwrap_err();
         assert!(e.message().contains("'5' condition values"));
         let mut p = cond("path-pattern");
-        p.path_pattern_config = Some(m::PathPatternConditionConfig { values: Some(vec!["/*/*/*".into(), "/?/?/?".into()]), regex_values: None });
-        assert!(normalize_conditions(&[p], limits()).unwrap_err().message().contains("wildcards"));
+        p.path_pattern_config = Some(m::PathPatternConditionConfig {
+            values: Some(vec!["/*/*/*".into(), "/?/?/?".into()]),
+            regex_values: None,
+        });
+        assert!(normalize_conditions(&[p], limits())
+            .unwrap_err()
+            .message()
+            .contains("wildcards"));
         let mut h = cond("http-header");
         h.http_header_config = Some(m::HttpHeaderConditionConfig {
             http_header_name: Some("X-Env".into()),
@@ -1114,16 +1715,34 @@ mod tests {
         let t = |ty: &str| m::RuleTransform {
             type_: Some(ty.into()),
             url_rewrite_config: (ty == "url-rewrite").then(|| m::UrlRewriteConfig {
-                rewrites: Some(vec![m::RewriteConfig { regex: Some("^/api/(.*)$".into()), replace: Some("/$1".into()) }]),
+                rewrites: Some(vec![m::RewriteConfig {
+                    regex: Some("^/api/(.*)$".into()),
+                    replace: Some("/$1".into()),
+                }]),
             }),
-            host_header_rewrite_config: (ty == "host-header-rewrite").then(|| m::HostHeaderRewriteConfig {
-                rewrites: Some(vec![m::RewriteConfig { regex: Some(".*".into()), replace: Some("x.example.com".into()) }]),
+            host_header_rewrite_config: (ty == "host-header-rewrite").then(|| {
+                m::HostHeaderRewriteConfig {
+                    rewrites: Some(vec![m::RewriteConfig {
+                        regex: Some(".*".into()),
+                        replace: Some("x.example.com".into()),
+                    }]),
+                }
             }),
         };
-        assert_eq!(normalize_transforms(&[t("url-rewrite"), t("host-header-rewrite")]).unwrap().len(), 2);
+        assert_eq!(
+            normalize_transforms(&[t("url-rewrite"), t("host-header-rewrite")])
+                .unwrap()
+                .len(),
+            2
+        );
         assert!(normalize_transforms(&[t("url-rewrite"), t("url-rewrite")]).is_err());
         let mut bad = t("url-rewrite");
-        bad.url_rewrite_config = Some(m::UrlRewriteConfig { rewrites: Some(vec![m::RewriteConfig { regex: Some("(".into()), replace: Some("".into()) }]) });
+        bad.url_rewrite_config = Some(m::UrlRewriteConfig {
+            rewrites: Some(vec![m::RewriteConfig {
+                regex: Some("(".into()),
+                replace: Some("".into()),
+            }]),
+        });
         assert!(normalize_transforms(&[bad]).is_err());
         assert!(normalize_transforms(&[t("path-rewrite")]).is_err());
     }

@@ -20,7 +20,10 @@ pub fn partition(region: &str) -> &'static str {
 
 /// `arn:<partition>:elasticloadbalancing:<region>:<account>:<resource>`.
 pub fn arn(region: &str, account: &str, resource: &str) -> String {
-    format!("arn:{}:elasticloadbalancing:{region}:{account}:{resource}", partition(region))
+    format!(
+        "arn:{}:elasticloadbalancing:{region}:{account}:{resource}",
+        partition(region)
+    )
 }
 
 /// The short type used in LB ARNs: app, net or gwy.
@@ -63,17 +66,26 @@ pub fn kind_of(arn: &str) -> ArnKind {
 
 /// The `app/<name>/<id>` tail of a load balancer ARN.
 pub fn lb_tail(lb_arn: &str) -> &str {
-    lb_arn.split_once(":loadbalancer/").map(|(_, t)| t).unwrap_or("")
+    lb_arn
+        .split_once(":loadbalancer/")
+        .map(|(_, t)| t)
+        .unwrap_or("")
 }
 
 /// A listener ARN under a load balancer ARN.
 pub fn listener_arn(lb_arn: &str, id: &str) -> String {
-    format!("{}/{id}", lb_arn.replacen(":loadbalancer/", ":listener/", 1))
+    format!(
+        "{}/{id}",
+        lb_arn.replacen(":loadbalancer/", ":listener/", 1)
+    )
 }
 
 /// A rule ARN under a listener ARN.
 pub fn rule_arn(listener_arn: &str, id: &str) -> String {
-    format!("{}/{id}", listener_arn.replacen(":listener/", ":listener-rule/", 1))
+    format!(
+        "{}/{id}",
+        listener_arn.replacen(":listener/", ":listener-rule/", 1)
+    )
 }
 
 #[cfg(test)]
@@ -82,11 +94,17 @@ mod tests {
 
     #[test]
     fn shapes_match_terraform_regexes() {
-        let lb = arn("us-east-1", "123456789012", "loadbalancer/app/my-lb/50dc6c495c0c9188");
+        let lb = arn(
+            "us-east-1",
+            "123456789012",
+            "loadbalancer/app/my-lb/50dc6c495c0c9188",
+        );
         let l = listener_arn(&lb, "f2f7dc8efc522ab2");
         assert_eq!(l, "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/my-lb/50dc6c495c0c9188/f2f7dc8efc522ab2");
         let r = rule_arn(&l, "9683b2d02a6cabee");
-        assert!(r.contains(":listener-rule/app/my-lb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"));
+        assert!(r.contains(
+            ":listener-rule/app/my-lb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+        ));
         assert_eq!(kind_of(&r), ArnKind::Rule);
         assert_eq!(kind_of(&l), ArnKind::Listener);
         assert_eq!(new_id().len(), 16);

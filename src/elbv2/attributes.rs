@@ -63,8 +63,9 @@ enum Values {
     String,
 }
 
-static CATALOG: LazyLock<Catalog> =
-    LazyLock::new(|| serde_json::from_str(include_str!("data/attributes.json")).expect("attributes.json parses"));
+static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("data/attributes.json")).expect("attributes.json parses")
+});
 
 /// Which resource an attribute set belongs to (for messages and value rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,10 +114,14 @@ pub fn tg_defaults(protocol: &str, target_type: &str) -> BTreeMap<String, String
     CATALOG
         .target_group
         .iter()
-        .filter(|e| e.protocols.iter().any(|p| p == protocol) && e.target_types.iter().any(|t| t == target_type))
+        .filter(|e| {
+            e.protocols.iter().any(|p| p == protocol)
+                && e.target_types.iter().any(|t| t == target_type)
+        })
         .map(|e| {
             let rule = e.default_rules.iter().find(|r| {
-                r.protocols.iter().any(|p| p == protocol) && r.target_types.iter().any(|t| t == target_type)
+                r.protocols.iter().any(|p| p == protocol)
+                    && r.target_types.iter().any(|t| t == target_type)
             });
             let v = rule
                 .map(|r| &r.default)
@@ -132,7 +137,9 @@ pub fn listener_defaults(protocol: &str, lb_type: &str) -> BTreeMap<String, Stri
     CATALOG
         .listener
         .iter()
-        .filter(|e| e.protocols.iter().any(|p| p == protocol) && e.lb_types.iter().any(|t| t == lb_type))
+        .filter(|e| {
+            e.protocols.iter().any(|p| p == protocol) && e.lb_types.iter().any(|t| t == lb_type)
+        })
         .map(|e| (e.key.clone(), e.default.clone()))
         .collect()
 }
@@ -147,7 +154,10 @@ pub fn modify(
 ) -> ApiResult<Vec<(String, String)>> {
     for (k, v) in changes {
         if !current.contains_key(k) {
-            return Err(ApiError::v(format!("{} attribute key '{k}' is not recognized", owner.noun())));
+            return Err(ApiError::v(format!(
+                "{} attribute key '{k}' is not recognized",
+                owner.noun()
+            )));
         }
         let entry = owner.entries().iter().find(|e| &e.key == k);
         if let Some(e) = entry {
@@ -173,7 +183,11 @@ fn check_value(owner: Owner, e: &Entry, protocol: &str, k: &str, v: &str) -> Api
                 return Err(bad());
             }
         }
-        Values::Int { min, max, extra_values } => {
+        Values::Int {
+            min,
+            max,
+            extra_values,
+        } => {
             if extra_values.iter().any(|x| x == v) {
                 return Ok(());
             }
@@ -210,9 +224,18 @@ mod tests {
 
     #[test]
     fn tg_defaults_depend_on_protocol() {
-        assert_eq!(tg_defaults("HTTP", "instance")["stickiness.type"], "lb_cookie");
-        assert_eq!(tg_defaults("TCP", "instance")["stickiness.type"], "source_ip");
-        assert_eq!(tg_defaults("TCP", "ip")["preserve_client_ip.enabled"], "false");
+        assert_eq!(
+            tg_defaults("HTTP", "instance")["stickiness.type"],
+            "lb_cookie"
+        );
+        assert_eq!(
+            tg_defaults("TCP", "instance")["stickiness.type"],
+            "source_ip"
+        );
+        assert_eq!(
+            tg_defaults("TCP", "ip")["preserve_client_ip.enabled"],
+            "false"
+        );
         assert!(tg_defaults("", "lambda").contains_key("lambda.multi_value_headers.enabled"));
     }
 
@@ -224,11 +247,23 @@ mod tests {
             Owner::LoadBalancer,
             &mut cur,
             "",
-            &[("idle_timeout.timeout_seconds".into(), "30".into()), ("nope".into(), "1".into())],
+            &[
+                ("idle_timeout.timeout_seconds".into(), "30".into()),
+                ("nope".into(), "1".into()),
+            ],
         )
         .unwrap_err();
-        assert_eq!(e.message(), "Load balancer attribute key 'nope' is not recognized");
+        assert_eq!(
+            e.message(),
+            "Load balancer attribute key 'nope' is not recognized"
+        );
         assert_eq!(cur, before);
-        assert!(modify(Owner::LoadBalancer, &mut cur, "", &[("routing.http2.enabled".into(), "maybe".into())]).is_err());
+        assert!(modify(
+            Owner::LoadBalancer,
+            &mut cur,
+            "",
+            &[("routing.http2.enabled".into(), "maybe".into())]
+        )
+        .is_err());
     }
 }

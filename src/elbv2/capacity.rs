@@ -30,17 +30,26 @@ struct View {
 /// Decreases already made on the UTC day of `now_ms`.
 fn decreases_today(rec: &LoadBalancerRec, now_ms: i64) -> i32 {
     match rec.capacity_modified {
-        Some(t) if t.millis().div_euclid(DAY_MS) == now_ms.div_euclid(DAY_MS) => rec.capacity_decreases,
+        Some(t) if t.millis().div_euclid(DAY_MS) == now_ms.div_euclid(DAY_MS) => {
+            rec.capacity_decreases
+        }
         _ => 0,
     }
 }
 
 fn zones(rec: &LoadBalancerRec) -> Vec<String> {
-    rec.lb.availability_zones.as_deref().unwrap_or_default().iter().filter_map(|z| z.zone_name.clone()).collect()
+    rec.lb
+        .availability_zones
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|z| z.zone_name.clone())
+        .collect()
 }
 
 fn view(rec: &LoadBalancerRec, now_ms: i64, max_decreases: i64) -> View {
-    let remaining = (max_decreases - decreases_today(rec, now_ms) as i64).clamp(0, i32::MAX as i64) as i32;
+    let remaining =
+        (max_decreases - decreases_today(rec, now_ms) as i64).clamp(0, i32::MAX as i64) as i32;
     let reserved = rec.capacity_units.is_some() || rec.capacity_modified.is_some();
     if !reserved {
         return View {
@@ -56,11 +65,16 @@ fn view(rec: &LoadBalancerRec, now_ms: i64, max_decreases: i64) -> View {
     View {
         last_modified_time: rec.capacity_modified,
         decrease_requests_remaining: remaining,
-        minimum_load_balancer_capacity: Some(m::MinimumLoadBalancerCapacity { capacity_units: Some(units) }),
+        minimum_load_balancer_capacity: Some(m::MinimumLoadBalancerCapacity {
+            capacity_units: Some(units),
+        }),
         capacity_reservation_state: zones
             .into_iter()
             .map(|z| m::ZonalCapacityReservationState {
-                state: Some(m::CapacityReservationStatus { code: Some("provisioned".into()), reason: None }),
+                state: Some(m::CapacityReservationStatus {
+                    code: Some("provisioned".into()),
+                    reason: None,
+                }),
                 availability_zone: Some(z),
                 effective_capacity_units: per_zone,
             })
@@ -92,7 +106,9 @@ fn plan(
             ))
         }
         (None, false) => {
-            return Err(ApiError::v("You must specify either MinimumLoadBalancerCapacity or ResetCapacityReservation"))
+            return Err(ApiError::v(
+                "You must specify either MinimumLoadBalancerCapacity or ResetCapacityReservation",
+            ))
         }
         (None, true) => None,
         (Some(u), false) => {
@@ -120,17 +136,25 @@ fn plan(
         }
         decreases += 1;
     }
-    Ok(Change { units: new, decreases })
+    Ok(Change {
+        units: new,
+        decreases,
+    })
 }
 
 fn valid_ipam_pool_id(id: &str) -> bool {
-    id.strip_prefix("ipam-pool-").is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric())) && id.len() <= 1000
+    id.strip_prefix("ipam-pool-")
+        .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()))
+        && id.len() <= 1000
 }
 
 impl Service<'_> {
     fn capacity_quotas(&self) -> (i64, i64) {
         let cfg = &self.ctx.config;
-        (quota(cfg, "capacity-decrease-requests-per-day"), quota(cfg, "reserved-lcus-per-application-load-balancer"))
+        (
+            quota(cfg, "capacity-decrease-requests-per-day"),
+            quota(cfg, "reserved-lcus-per-application-load-balancer"),
+        )
     }
 
     /// `DescribeCapacityReservation`.
@@ -160,17 +184,37 @@ impl Service<'_> {
         let rec = self.lb(&arn)?;
         let lb_type = rec.lb.type_.clone().unwrap_or_else(|| "application".into());
         if lb_type == "network"
-            && self.listeners_of(&arn).iter().any(|l| l.listener.protocol.as_deref() == Some("TLS"))
+            && self
+                .listeners_of(&arn)
+                .iter()
+                .any(|l| l.listener.protocol.as_deref() == Some("TLS"))
         {
             return Err(ApiError::m(
                 E::OperationNotPermitted,
                 "Capacity reservation is not supported on Network Load Balancers with TLS listeners",
             ));
         }
-        let max_units = if lb_type == "application" { max_alb_units } else { i64::MAX };
-        let units = i.minimum_load_balancer_capacity.and_then(|c| c.capacity_units);
-        let change = plan(rec, units, i.reset_capacity_reservation.unwrap_or(false), now_ms, max_decreases, max_units)?;
-        let rec = self.scope_mut()?.load_balancers.get_mut(&arn).ok_or_else(|| super::lookup::lb_not_found(&arn))?;
+        let max_units = if lb_type == "application" {
+            max_alb_units
+        } else {
+            i64::MAX
+        };
+        let units = i
+            .minimum_load_balancer_capacity
+            .and_then(|c| c.capacity_units);
+        let change = plan(
+            rec,
+            units,
+            i.reset_capacity_reservation.unwrap_or(false),
+            now_ms,
+            max_decreases,
+            max_units,
+        )?;
+        let rec = self
+            .scope_mut()?
+            .load_balancers
+            .get_mut(&arn)
+            .ok_or_else(|| super::lookup::lb_not_found(&arn))?;
         rec.capacity_units = change.units;
         rec.capacity_decreases = change.decreases;
         rec.capacity_modified = Some(m::Timestamp::from_millis(now_ms));
@@ -184,7 +228,10 @@ impl Service<'_> {
     }
 
     /// `ModifyIpPools` (Application Load Balancers only).
-    pub fn modify_ip_pools_impl(&mut self, i: m::ModifyIpPoolsInput) -> ApiResult<m::ModifyIpPoolsOutput> {
+    pub fn modify_ip_pools_impl(
+        &mut self,
+        i: m::ModifyIpPoolsInput,
+    ) -> ApiResult<m::ModifyIpPoolsOutput> {
         let arn = i.load_balancer_arn.unwrap_or_default();
         let rec = self.lb(&arn)?;
         if rec.lb.type_.as_deref().unwrap_or("application") != "application" {
@@ -194,7 +241,11 @@ impl Service<'_> {
             ));
         }
         let set = i.ipam_pools.and_then(|p| p.ipv4_ipam_pool_id);
-        let remove = i.remove_ipam_pools.unwrap_or_default().iter().any(|r| r == "ipv4");
+        let remove = i
+            .remove_ipam_pools
+            .unwrap_or_default()
+            .iter()
+            .any(|r| r == "ipv4");
         if let Some(id) = &set {
             if !valid_ipam_pool_id(id) {
                 return Err(ApiError::v(format!(
@@ -204,24 +255,44 @@ impl Service<'_> {
         }
         let next = match (set, remove) {
             (Some(_), true) => {
-                return Err(ApiError::v("You cannot both set and remove the IPv4 IPAM pool in the same request"))
+                return Err(ApiError::v(
+                    "You cannot both set and remove the IPv4 IPAM pool in the same request",
+                ))
             }
-            (None, false) => return Err(ApiError::v("You must specify either IpamPools or RemoveIpamPools")),
-            (Some(id), false) => Some(m::IpamPools { ipv4_ipam_pool_id: Some(id) }),
+            (None, false) => {
+                return Err(ApiError::v(
+                    "You must specify either IpamPools or RemoveIpamPools",
+                ))
+            }
+            (Some(id), false) => Some(m::IpamPools {
+                ipv4_ipam_pool_id: Some(id),
+            }),
             (None, true) => None,
         };
-        let rec = self.scope_mut()?.load_balancers.get_mut(&arn).ok_or_else(|| super::lookup::lb_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .load_balancers
+            .get_mut(&arn)
+            .ok_or_else(|| super::lookup::lb_not_found(&arn))?;
         rec.lb.ipam_pools = next.clone();
         Ok(m::ModifyIpPoolsOutput { ipam_pools: next })
     }
 
     /// `GetResourcePolicy`: the policy stored for the resource (trust stores can carry one).
-    pub fn get_resource_policy_impl(&self, i: m::GetResourcePolicyInput) -> ApiResult<m::GetResourcePolicyOutput> {
+    pub fn get_resource_policy_impl(
+        &self,
+        i: m::GetResourcePolicyInput,
+    ) -> ApiResult<m::GetResourcePolicyOutput> {
         let arn = i.resource_arn.unwrap_or_default();
         let scope = self.scope();
-        let stored = scope.policies.get(&arn).or_else(|| scope.policies.values().find(|p| p.arn == arn));
+        let stored = scope
+            .policies
+            .get(&arn)
+            .or_else(|| scope.policies.values().find(|p| p.arn == arn));
         match stored {
-            Some(p) => Ok(m::GetResourcePolicyOutput { policy: Some(p.policy.clone()) }),
+            Some(p) => Ok(m::GetResourcePolicyOutput {
+                policy: Some(p.policy.clone()),
+            }),
             None => {
                 let exists = match kind_of(&arn) {
                     ArnKind::TrustStore => scope.trust_stores.contains(&arn),
@@ -254,7 +325,13 @@ mod tests {
             lb: m::LoadBalancer {
                 type_: Some("application".into()),
                 availability_zones: Some(
-                    zones.iter().map(|z| m::AvailabilityZone { zone_name: Some(z.to_string()), ..Default::default() }).collect(),
+                    zones
+                        .iter()
+                        .map(|z| m::AvailabilityZone {
+                            zone_name: Some(z.to_string()),
+                            ..Default::default()
+                        })
+                        .collect(),
                 ),
                 ..Default::default()
             },
@@ -291,14 +368,26 @@ mod tests {
     fn reservation_is_spread_over_zones_and_provisioned() {
         let mut r = lb(&["us-east-1a", "us-east-1b", "us-east-1c"]);
         let c = plan(&r, Some(267), false, NOW, 2, 15_000).unwrap();
-        assert_eq!(c, Change { units: Some(267), decreases: 0 });
+        assert_eq!(
+            c,
+            Change {
+                units: Some(267),
+                decreases: 0
+            }
+        );
         apply(&mut r, c, NOW);
         let v = view(&r, NOW, 2);
-        assert_eq!(v.minimum_load_balancer_capacity.unwrap().capacity_units, Some(267));
+        assert_eq!(
+            v.minimum_load_balancer_capacity.unwrap().capacity_units,
+            Some(267)
+        );
         assert_eq!(v.capacity_reservation_state.len(), 3);
         for z in &v.capacity_reservation_state {
             assert_eq!(z.effective_capacity_units, Some(89.0));
-            assert_eq!(z.state.as_ref().unwrap().code.as_deref(), Some("provisioned"));
+            assert_eq!(
+                z.state.as_ref().unwrap().code.as_deref(),
+                Some("provisioned")
+            );
         }
         assert_eq!(v.last_modified_time.unwrap().millis(), NOW);
     }
@@ -316,26 +405,57 @@ mod tests {
         step(&mut r, None, true);
         let v = view(&r, NOW, 2);
         assert_eq!(v.decrease_requests_remaining, 0);
-        assert_eq!(v.minimum_load_balancer_capacity.unwrap().capacity_units, Some(0));
-        assert_eq!(v.capacity_reservation_state[0].effective_capacity_units, None);
+        assert_eq!(
+            v.minimum_load_balancer_capacity.unwrap().capacity_units,
+            Some(0)
+        );
+        assert_eq!(
+            v.capacity_reservation_state[0].effective_capacity_units,
+            None
+        );
         step(&mut r, Some(300), false);
         let e = plan(&r, Some(200), false, NOW, 2, 15_000).unwrap_err();
         assert_eq!(e.code(), "CapacityDecreaseRequestLimitExceeded");
         // The next UTC day starts over.
         let tomorrow = NOW + DAY_MS;
         assert_eq!(view(&r, tomorrow, 2).decrease_requests_remaining, 2);
-        assert_eq!(plan(&r, Some(200), false, tomorrow, 2, 15_000).unwrap().decreases, 1);
+        assert_eq!(
+            plan(&r, Some(200), false, tomorrow, 2, 15_000)
+                .unwrap()
+                .decreases,
+            1
+        );
     }
 
     #[test]
     fn bad_requests() {
         let r = lb(&["a"]);
-        assert_eq!(plan(&r, None, false, NOW, 2, 15_000).unwrap_err().code(), "ValidationError");
-        assert_eq!(plan(&r, Some(10), true, NOW, 2, 15_000).unwrap_err().code(), "InvalidConfigurationRequest");
-        assert_eq!(plan(&r, Some(0), false, NOW, 2, 15_000).unwrap_err().code(), "ValidationError");
-        assert_eq!(plan(&r, Some(15_001), false, NOW, 2, 15_000).unwrap_err().code(), "CapacityUnitsLimitExceeded");
+        assert_eq!(
+            plan(&r, None, false, NOW, 2, 15_000).unwrap_err().code(),
+            "ValidationError"
+        );
+        assert_eq!(
+            plan(&r, Some(10), true, NOW, 2, 15_000).unwrap_err().code(),
+            "InvalidConfigurationRequest"
+        );
+        assert_eq!(
+            plan(&r, Some(0), false, NOW, 2, 15_000).unwrap_err().code(),
+            "ValidationError"
+        );
+        assert_eq!(
+            plan(&r, Some(15_001), false, NOW, 2, 15_000)
+                .unwrap_err()
+                .code(),
+            "CapacityUnitsLimitExceeded"
+        );
         // Resetting nothing is not a decrease.
-        assert_eq!(plan(&r, None, true, NOW, 0, 15_000).unwrap(), Change { units: None, decreases: 0 });
+        assert_eq!(
+            plan(&r, None, true, NOW, 0, 15_000).unwrap(),
+            Change {
+                units: None,
+                decreases: 0
+            }
+        );
     }
 
     #[test]

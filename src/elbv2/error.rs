@@ -11,7 +11,11 @@ pub enum ApiError {
     /// AWS's unmodeled `ValidationError` (400).
     Validation(String),
     /// Another unmodeled query-protocol error (`InvalidAction`, `MissingAction`, …).
-    Protocol { code: &'static str, status: u16, message: String },
+    Protocol {
+        code: &'static str,
+        status: u16,
+        message: String,
+    },
     /// A failure of ours; answered as a 500 `InternalFailure` and logged.
     Internal(String),
 }
@@ -58,13 +62,19 @@ impl ApiError {
     /// The message sent to the client.
     pub fn message(&self) -> &str {
         match self {
-            ApiError::Modeled(_, m) | ApiError::Validation(m) | ApiError::Protocol { message: m, .. } => m,
+            ApiError::Modeled(_, m)
+            | ApiError::Validation(m)
+            | ApiError::Protocol { message: m, .. } => m,
             ApiError::Internal(_) => "An internal error has occurred",
         }
     }
     /// `InvalidAction` for an unknown or unsupported action.
     pub fn invalid_action(msg: impl Into<String>) -> Self {
-        ApiError::Protocol { code: "InvalidAction", status: 400, message: msg.into() }
+        ApiError::Protocol {
+            code: "InvalidAction",
+            status: 400,
+            message: msg.into(),
+        }
     }
 }
 

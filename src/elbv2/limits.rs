@@ -22,11 +22,19 @@ struct Quota {
 }
 
 const fn q(name: &'static str, default: i64) -> Quota {
-    Quota { name, default, listed: true }
+    Quota {
+        name,
+        default,
+        listed: true,
+    }
 }
 
 const fn hidden(name: &'static str, default: i64) -> Quota {
-    Quota { name, default, listed: false }
+    Quota {
+        name,
+        default,
+        listed: false,
+    }
 }
 
 /// Every quota, in the order `DescribeAccountLimits` returns them.
@@ -46,8 +54,14 @@ const QUOTAS: &[Quota] = &[
     q("target-groups-per-action-on-network-load-balancer", 1),
     q("target-groups-per-application-load-balancer", 100),
     q("targets-per-application-load-balancer", 1000),
-    q("targets-per-availability-zone-per-gateway-load-balancer", 300),
-    q("targets-per-availability-zone-per-network-load-balancer", 500),
+    q(
+        "targets-per-availability-zone-per-gateway-load-balancer",
+        300,
+    ),
+    q(
+        "targets-per-availability-zone-per-network-load-balancer",
+        500,
+    ),
     q("targets-per-network-load-balancer", 3000),
     q("certificates-per-application-load-balancer", 25),
     q("certificates-per-network-load-balancer", 25),
@@ -65,7 +79,11 @@ pub fn quota(cfg: &Config, name: &str) -> i64 {
     if let Some(v) = cfg.quotas.get(name) {
         return *v;
     }
-    QUOTAS.iter().find(|q| q.name == name).map(|q| q.default).unwrap_or(i64::MAX)
+    QUOTAS
+        .iter()
+        .find(|q| q.name == name)
+        .map(|q| q.default)
+        .unwrap_or(i64::MAX)
 }
 
 /// The limits `DescribeAccountLimits` reports, with overrides applied.
@@ -73,16 +91,25 @@ pub fn listed(cfg: &Config) -> Vec<m::Limit> {
     QUOTAS
         .iter()
         .filter(|q| q.listed)
-        .map(|q| m::Limit { name: Some(q.name.to_string()), max: Some(quota(cfg, q.name).to_string()) })
+        .map(|q| m::Limit {
+            name: Some(q.name.to_string()),
+            max: Some(quota(cfg, q.name).to_string()),
+        })
         .collect()
 }
 
 impl Service<'_> {
     /// `DescribeAccountLimits`.
-    pub fn describe_account_limits_impl(&self, i: m::DescribeAccountLimitsInput) -> ApiResult<m::DescribeAccountLimitsOutput> {
+    pub fn describe_account_limits_impl(
+        &self,
+        i: m::DescribeAccountLimitsInput,
+    ) -> ApiResult<m::DescribeAccountLimitsOutput> {
         let all = listed(&self.ctx.config);
         let (limits, next) = page(&all, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeAccountLimitsOutput { limits: Some(limits), next_marker: next })
+        Ok(m::DescribeAccountLimitsOutput {
+            limits: Some(limits),
+            next_marker: next,
+        })
     }
 }
 
@@ -95,12 +122,21 @@ mod tests {
         let mut cfg = Config::default();
         assert_eq!(quota(&cfg, "application-load-balancers"), 50);
         assert_eq!(quota(&cfg, "trust-stores-per-account"), 20);
-        assert_eq!(quota(&cfg, "targets-per-availability-zone-per-gateway-load-balancer"), 300);
+        assert_eq!(
+            quota(
+                &cfg,
+                "targets-per-availability-zone-per-gateway-load-balancer"
+            ),
+            300
+        );
         assert_eq!(quota(&cfg, "no-such-quota"), i64::MAX);
         cfg.quotas.insert("application-load-balancers".into(), 7);
         assert_eq!(quota(&cfg, "application-load-balancers"), 7);
         let l = listed(&cfg);
-        let alb = l.iter().find(|x| x.name.as_deref() == Some("application-load-balancers")).unwrap();
+        let alb = l
+            .iter()
+            .find(|x| x.name.as_deref() == Some("application-load-balancers"))
+            .unwrap();
         assert_eq!(alb.max.as_deref(), Some("7"));
     }
 
@@ -108,12 +144,16 @@ mod tests {
     fn listing_is_unique_and_hides_internal_quotas() {
         let l = listed(&Config::default());
         let mut names: Vec<_> = l.iter().map(|x| x.name.clone().unwrap()).collect();
-        assert!(!names.iter().any(|n| n == "revocation-entries-per-trust-store"));
+        assert!(!names
+            .iter()
+            .any(|n| n == "revocation-entries-per-trust-store"));
         assert!(names.iter().any(|n| n == "geneve-target-groups"));
         let n = names.len();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
-        assert!(l.iter().all(|x| x.max.as_deref().unwrap().parse::<i64>().is_ok()));
+        assert!(l
+            .iter()
+            .all(|x| x.max.as_deref().unwrap().parse::<i64>().is_ok()));
     }
 }

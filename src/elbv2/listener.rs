@@ -19,7 +19,13 @@ use std::collections::BTreeMap;
 
 const ALB_PROTOCOLS: [&str; 2] = ["HTTP", "HTTPS"];
 const NLB_PROTOCOLS: [&str; 6] = ["TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC"];
-const ALPN_POLICIES: [&str; 5] = ["HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None"];
+const ALPN_POLICIES: [&str; 5] = [
+    "HTTP1Only",
+    "HTTP2Only",
+    "HTTP2Optional",
+    "HTTP2Preferred",
+    "None",
+];
 /// Gateway listeners have no port or protocol; they take GENEVE on 6081.
 const GENEVE_PORT: i32 = 6081;
 
@@ -34,21 +40,36 @@ pub fn effective_port(l: &m::Listener) -> i32 {
 }
 
 /// The protocol and port for a listener of an `lb_type` load balancer, with AWS's messages.
-pub fn check_protocol_port(lb_type: &str, protocol: Option<&str>, port: Option<i32>) -> ApiResult<(String, i32)> {
+pub fn check_protocol_port(
+    lb_type: &str,
+    protocol: Option<&str>,
+    port: Option<i32>,
+) -> ApiResult<(String, i32)> {
     if lb_type == "gateway" {
         if port.is_some() {
-            return Err(ApiError::v("A port cannot be specified for gateway listeners"));
+            return Err(ApiError::v(
+                "A port cannot be specified for gateway listeners",
+            ));
         }
         if protocol.is_some() {
-            return Err(ApiError::v("A protocol cannot be specified for gateway listeners"));
+            return Err(ApiError::v(
+                "A protocol cannot be specified for gateway listeners",
+            ));
         }
         return Ok(("GENEVE".into(), GENEVE_PORT));
     }
     let port = port.ok_or_else(|| ApiError::v("A listener port must be specified"))?;
     let protocol = protocol.ok_or_else(|| ApiError::v("A listener protocol must be specified"))?;
-    let allowed: &[&str] = if lb_type == "network" { &NLB_PROTOCOLS } else { &ALB_PROTOCOLS };
+    let allowed: &[&str] = if lb_type == "network" {
+        &NLB_PROTOCOLS
+    } else {
+        &ALB_PROTOCOLS
+    };
     if !allowed.contains(&protocol) {
-        return Err(ApiError::v(format!("Listener protocol '{protocol}' must be one of '{}'", allowed.join(", "))));
+        return Err(ApiError::v(format!(
+            "Listener protocol '{protocol}' must be one of '{}'",
+            allowed.join(", ")
+        )));
     }
     if !(1..=65535).contains(&port) {
         return Err(ApiError::v(format!(
@@ -77,7 +98,10 @@ struct TlsSettings {
 fn check_certificate_arn(c: &m::Certificate) -> ApiResult<String> {
     let arn = c.certificate_arn.clone().unwrap_or_default();
     if !arn.starts_with("arn:") {
-        return Err(ApiError::m(E::CertificateNotFound, format!("Certificate '{arn}' not found")));
+        return Err(ApiError::m(
+            E::CertificateNotFound,
+            format!("Certificate '{arn}' not found"),
+        ));
     }
     Ok(arn)
 }
@@ -111,30 +135,59 @@ impl Service<'_> {
         let tg = self.scope().target_groups.get(arn)?;
         Some(TgInfo {
             protocol: tg.tg.protocol.clone(),
-            target_type: tg.tg.target_type.clone().unwrap_or_else(|| "instance".into()),
+            target_type: tg
+                .tg
+                .target_type
+                .clone()
+                .unwrap_or_else(|| "instance".into()),
             load_balancers: self.lbs_using_tg(arn),
         })
     }
 
     /// The context actions of a listener are validated in.
-    pub fn action_ctx<'a>(&self, lb_arn: &'a str, lb_type: &'a str, protocol: &'a str, port: i32, member: &'a str) -> ActionCtx<'a> {
+    pub fn action_ctx<'a>(
+        &self,
+        lb_arn: &'a str,
+        lb_type: &'a str,
+        protocol: &'a str,
+        port: i32,
+        member: &'a str,
+    ) -> ActionCtx<'a> {
         let cfg = &self.ctx.config;
         let max_tgs_per_action = match lb_type {
             "application" => quota(cfg, "target-groups-per-action-on-application-load-balancer"),
             "network" => quota(cfg, "target-groups-per-action-on-network-load-balancer"),
             _ => 1,
         };
-        ActionCtx { lb_arn, lb_type, protocol, port: Some(port), member, max_tgs_per_action }
+        ActionCtx {
+            lb_arn,
+            lb_type,
+            protocol,
+            port: Some(port),
+            member,
+            max_tgs_per_action,
+        }
     }
 
     /// Validates and normalises actions for a listener of `lb_arn`.
-    pub fn normalize_actions_for(&self, actions: &[m::Action], ctx: &ActionCtx, previous: &[m::Action]) -> ApiResult<Vec<m::Action>> {
+    pub fn normalize_actions_for(
+        &self,
+        actions: &[m::Action],
+        ctx: &ActionCtx,
+        previous: &[m::Action],
+    ) -> ApiResult<Vec<m::Action>> {
         actions::normalize_actions(actions, ctx, &|arn: &str| self.tg_info(arn), previous)
     }
 
     /// `TooManyUniqueTargetGroupsPerLoadBalancer`: the distinct target groups an ALB's listeners
     /// and rules would forward to after the change.
-    pub fn check_unique_tgs(&self, lb_arn: &str, lb_type: &str, new: &[m::Action], replacing: Replacing) -> ApiResult<()> {
+    pub fn check_unique_tgs(
+        &self,
+        lb_arn: &str,
+        lb_type: &str,
+        new: &[m::Action],
+        replacing: Replacing,
+    ) -> ApiResult<()> {
         if lb_type != "application" {
             return Ok(());
         }
@@ -153,12 +206,19 @@ impl Service<'_> {
             }
             for r in self.rules_of(l_arn) {
                 let r_arn = r.rule.rule_arn.as_deref().unwrap_or_default();
-                if r.rule.is_default != Some(true) && !matches!(&replacing, Replacing::Rule(a) if *a == r_arn) {
+                if r.rule.is_default != Some(true)
+                    && !matches!(&replacing, Replacing::Rule(a) if *a == r_arn)
+                {
                     add(r.rule.actions.as_deref().unwrap_or_default());
                 }
             }
         }
-        if all.len() as i64 > quota(&self.ctx.config, "target-groups-per-application-load-balancer") {
+        if all.len() as i64
+            > quota(
+                &self.ctx.config,
+                "target-groups-per-application-load-balancer",
+            )
+        {
             return Err(ApiError::m(
                 E::TooManyUniqueTargetGroupsPerLoadBalancer,
                 "You've reached the limit on the number of unique target groups per load balancer",
@@ -169,7 +229,12 @@ impl Service<'_> {
 
     /// Certificates, security policy, ALPN policy and mutual TLS for a listener of `protocol`,
     /// from the request and (on modify) the current listener.
-    fn tls_settings(&self, protocol: &str, i: TlsInput, old: Option<&m::Listener>) -> ApiResult<TlsSettings> {
+    fn tls_settings(
+        &self,
+        protocol: &str,
+        i: TlsInput,
+        old: Option<&m::Listener>,
+    ) -> ApiResult<TlsSettings> {
         let secure = matches!(protocol, "HTTPS" | "TLS");
         let old_protocol = old.map(effective_protocol).unwrap_or_default();
         let old_secure = matches!(old_protocol.as_str(), "HTTPS" | "TLS");
@@ -177,7 +242,9 @@ impl Service<'_> {
         let certificate = match i.certificates.filter(|c| !c.is_empty()) {
             Some(cs) => {
                 if !secure {
-                    return Err(ApiError::v(format!("Certificates cannot be specified for {protocol} listeners")));
+                    return Err(ApiError::v(format!(
+                        "Certificates cannot be specified for {protocol} listeners"
+                    )));
                 }
                 if cs.len() > 1 {
                     return Err(ApiError::m(
@@ -186,7 +253,9 @@ impl Service<'_> {
                     ));
                 }
                 if cs[0].is_default.is_some() {
-                    return Err(ApiError::v("'IsDefault' cannot be specified for the default certificate of a listener"));
+                    return Err(ApiError::v(
+                        "'IsDefault' cannot be specified for the default certificate of a listener",
+                    ));
                 }
                 Some(check_certificate_arn(&cs[0])?)
             }
@@ -197,16 +266,23 @@ impl Service<'_> {
             None => None,
         };
         if secure && certificate.is_none() {
-            return Err(ApiError::v(format!("A certificate must be specified for {protocol} listeners")));
+            return Err(ApiError::v(format!(
+                "A certificate must be specified for {protocol} listeners"
+            )));
         }
 
         let ssl_policy = match i.ssl_policy {
             Some(p) => {
                 if !secure {
-                    return Err(ApiError::v(format!("An SSL policy cannot be specified for {protocol} listeners")));
+                    return Err(ApiError::v(format!(
+                        "An SSL policy cannot be specified for {protocol} listeners"
+                    )));
                 }
                 if !ssl_policies::exists(p) {
-                    return Err(ApiError::m(E::SSLPolicyNotFound, format!("SSL policy '{p}' not found")));
+                    return Err(ApiError::m(
+                        E::SSLPolicyNotFound,
+                        format!("SSL policy '{p}' not found"),
+                    ));
                 }
                 Some(p.to_string())
             }
@@ -222,17 +298,24 @@ impl Service<'_> {
             Some([]) => None,
             Some(a) => {
                 if protocol != "TLS" {
-                    return Err(ApiError::v(format!("An ALPN policy cannot be specified for {protocol} listeners")));
+                    return Err(ApiError::v(format!(
+                        "An ALPN policy cannot be specified for {protocol} listeners"
+                    )));
                 }
                 if a.len() > 1 {
                     return Err(ApiError::v("Only one ALPN policy can be specified"));
                 }
                 if !ALPN_POLICIES.contains(&a[0].as_str()) {
-                    return Err(ApiError::m(E::ALPNPolicyNotSupported, format!("ALPN policy '{}' is not supported", a[0])));
+                    return Err(ApiError::m(
+                        E::ALPNPolicyNotSupported,
+                        format!("ALPN policy '{}' is not supported", a[0]),
+                    ));
                 }
                 Some(a.to_vec())
             }
-            None if protocol == "TLS" && old_protocol == "TLS" => old.and_then(|l| l.alpn_policy.clone()),
+            None if protocol == "TLS" && old_protocol == "TLS" => {
+                old.and_then(|l| l.alpn_policy.clone())
+            }
             None => None,
         };
 
@@ -241,7 +324,9 @@ impl Service<'_> {
                 let mode = mt.mode.clone().unwrap_or_else(|| "off".into());
                 if protocol != "HTTPS" {
                     if mode != "off" {
-                        return Err(ApiError::v(format!("Mutual authentication cannot be configured for {protocol} listeners")));
+                        return Err(ApiError::v(format!(
+                            "Mutual authentication cannot be configured for {protocol} listeners"
+                        )));
                     }
                     None
                 } else {
@@ -251,14 +336,26 @@ impl Service<'_> {
             None if protocol == "HTTPS" => Some(
                 old.filter(|_| old_protocol == "HTTPS")
                     .and_then(|l| l.mutual_authentication.clone())
-                    .unwrap_or_else(|| m::MutualAuthenticationAttributes { mode: Some("off".into()), ..Default::default() }),
+                    .unwrap_or_else(|| m::MutualAuthenticationAttributes {
+                        mode: Some("off".into()),
+                        ..Default::default()
+                    }),
             ),
             None => None,
         };
-        Ok(TlsSettings { certificate, ssl_policy, alpn, mutual })
+        Ok(TlsSettings {
+            certificate,
+            ssl_policy,
+            alpn,
+            mutual,
+        })
     }
 
-    fn mutual_auth(&self, mode: &str, mt: &m::MutualAuthenticationAttributes) -> ApiResult<m::MutualAuthenticationAttributes> {
+    fn mutual_auth(
+        &self,
+        mode: &str,
+        mt: &m::MutualAuthenticationAttributes,
+    ) -> ApiResult<m::MutualAuthenticationAttributes> {
         match mode {
             "off" | "passthrough" => {
                 if mt.trust_store_arn.is_some() {
@@ -290,7 +387,10 @@ impl Service<'_> {
     }
 
     /// CreateListener: idempotent for identical settings on the same port.
-    pub fn create_listener_impl(&mut self, i: m::CreateListenerInput) -> ApiResult<m::CreateListenerOutput> {
+    pub fn create_listener_impl(
+        &mut self,
+        i: m::CreateListenerInput,
+    ) -> ApiResult<m::CreateListenerOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         self.lb(&lb_arn)?;
         let lb_type = self.lb_type_of(&lb_arn);
@@ -306,7 +406,11 @@ impl Service<'_> {
             None,
         )?;
         let ctx = self.action_ctx(&lb_arn, &lb_type, &protocol, port, "defaultActions");
-        let default_actions = self.normalize_actions_for(i.default_actions.as_deref().unwrap_or_default(), &ctx, &[])?;
+        let default_actions = self.normalize_actions_for(
+            i.default_actions.as_deref().unwrap_or_default(),
+            &ctx,
+            &[],
+        )?;
         let tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
         let gateway = lb_type == "gateway";
         let mut listener = m::Listener {
@@ -314,7 +418,12 @@ impl Service<'_> {
             load_balancer_arn: Some(lb_arn.clone()),
             port: (!gateway).then_some(port),
             protocol: (!gateway).then(|| protocol.clone()),
-            certificates: tls.certificate.map(|c| vec![m::Certificate { certificate_arn: Some(c), is_default: None }]),
+            certificates: tls.certificate.map(|c| {
+                vec![m::Certificate {
+                    certificate_arn: Some(c),
+                    is_default: None,
+                }]
+            }),
             ssl_policy: tls.ssl_policy,
             default_actions: Some(default_actions.clone()),
             alpn_policy: tls.alpn,
@@ -322,12 +431,20 @@ impl Service<'_> {
         };
 
         let existing = self.listeners_of(&lb_arn);
-        if let Some(same_port) = existing.iter().find(|l| effective_port(&l.listener) == port) {
+        if let Some(same_port) = existing
+            .iter()
+            .find(|l| effective_port(&l.listener) == port)
+        {
             listener.listener_arn = same_port.listener.listener_arn.clone();
             if listener == same_port.listener {
-                return Ok(m::CreateListenerOutput { listeners: Some(vec![public_listener(&listener)]) });
+                return Ok(m::CreateListenerOutput {
+                    listeners: Some(vec![public_listener(&listener)]),
+                });
             }
-            return Err(ApiError::m(E::DuplicateListener, "A listener already exists on this port for this load balancer"));
+            return Err(ApiError::m(
+                E::DuplicateListener,
+                "A listener already exists on this port for this load balancer",
+            ));
         }
         let max = match lb_type.as_str() {
             "application" => quota(&self.ctx.config, "listeners-per-application-load-balancer"),
@@ -335,7 +452,10 @@ impl Service<'_> {
             _ => 1,
         };
         if existing.len() as i64 >= max {
-            return Err(ApiError::m(E::TooManyListeners, "You've reached the limit on the number of listeners per load balancer"));
+            return Err(ApiError::m(
+                E::TooManyListeners,
+                "You've reached the limit on the number of listeners per load balancer",
+            ));
         }
         self.check_unique_tgs(&lb_arn, &lb_type, &default_actions, Replacing::Nothing)?;
 
@@ -347,7 +467,13 @@ impl Service<'_> {
         let seq = scope.seq();
         scope.listeners.insert(
             listener_arn.clone(),
-            ListenerRec { listener: listener.clone(), attributes, tags, extra_certificates: Vec::new(), seq },
+            ListenerRec {
+                listener: listener.clone(),
+                attributes,
+                tags,
+                extra_certificates: Vec::new(),
+                seq,
+            },
         );
         let seq = scope.seq();
         scope.rules.insert(
@@ -366,30 +492,52 @@ impl Service<'_> {
                 seq,
             },
         );
-        Ok(m::CreateListenerOutput { listeners: Some(vec![public_listener(&listener)]) })
+        Ok(m::CreateListenerOutput {
+            listeners: Some(vec![public_listener(&listener)]),
+        })
     }
 
     /// DescribeListeners: by ARNs (in request order) or by load balancer (creation order), paged.
-    pub fn describe_listeners_impl(&self, i: m::DescribeListenersInput) -> ApiResult<m::DescribeListenersOutput> {
+    pub fn describe_listeners_impl(
+        &self,
+        i: m::DescribeListenersInput,
+    ) -> ApiResult<m::DescribeListenersOutput> {
         let arns = i.listener_arns.clone().unwrap_or_default();
-        let items: Vec<m::Listener> = match (arns.is_empty(), i.load_balancer_arn.as_deref()) {
-            (false, Some(_)) => {
-                return Err(ApiError::v("Listener ARNs and a load balancer ARN cannot be specified at the same time"))
-            }
-            (false, None) => arns.iter().map(|a| self.listener(a).map(|l| public_listener(&l.listener))).collect::<ApiResult<_>>()?,
-            (true, Some(lb)) => {
-                self.lb(lb)?;
-                self.listeners_of(lb).iter().map(|l| public_listener(&l.listener)).collect()
-            }
-            (true, None) => return Err(ApiError::v("You must specify either listener ARNs or a load balancer ARN")),
-        };
+        let items: Vec<m::Listener> =
+            match (arns.is_empty(), i.load_balancer_arn.as_deref()) {
+                (false, Some(_)) => return Err(ApiError::v(
+                    "Listener ARNs and a load balancer ARN cannot be specified at the same time",
+                )),
+                (false, None) => arns
+                    .iter()
+                    .map(|a| self.listener(a).map(|l| public_listener(&l.listener)))
+                    .collect::<ApiResult<_>>()?,
+                (true, Some(lb)) => {
+                    self.lb(lb)?;
+                    self.listeners_of(lb)
+                        .iter()
+                        .map(|l| public_listener(&l.listener))
+                        .collect()
+                }
+                (true, None) => {
+                    return Err(ApiError::v(
+                        "You must specify either listener ARNs or a load balancer ARN",
+                    ))
+                }
+            };
         let (listeners, next_marker) = page(&items, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeListenersOutput { listeners: Some(listeners), next_marker })
+        Ok(m::DescribeListenersOutput {
+            listeners: Some(listeners),
+            next_marker,
+        })
     }
 
     /// ModifyListener: replaces the given properties; a protocol change re-validates the
     /// certificate, policies and actions; new default actions also update the default rule.
-    pub fn modify_listener_impl(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
+    pub fn modify_listener_impl(
+        &mut self,
+        i: m::ModifyListenerInput,
+    ) -> ApiResult<m::ModifyListenerOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let old = self.listener(&arn)?.listener.clone();
         let lb_arn = old.load_balancer_arn.clone().unwrap_or_default();
@@ -397,7 +545,11 @@ impl Service<'_> {
         let (protocol, port) = if lb_type == "gateway" {
             check_protocol_port(&lb_type, i.protocol.as_deref(), i.port)?
         } else {
-            check_protocol_port(&lb_type, i.protocol.as_deref().or(old.protocol.as_deref()), i.port.or(old.port))?
+            check_protocol_port(
+                &lb_type,
+                i.protocol.as_deref().or(old.protocol.as_deref()),
+                i.port.or(old.port),
+            )?
         };
         let old_protocol = effective_protocol(&old);
         let tls = self.tls_settings(
@@ -411,9 +563,15 @@ impl Service<'_> {
             Some(&old),
         )?;
         if port != effective_port(&old)
-            && self.listeners_of(&lb_arn).iter().any(|l| effective_port(&l.listener) == port && l.listener.listener_arn.as_deref() != Some(&arn))
+            && self.listeners_of(&lb_arn).iter().any(|l| {
+                effective_port(&l.listener) == port
+                    && l.listener.listener_arn.as_deref() != Some(&arn)
+            })
         {
-            return Err(ApiError::m(E::DuplicateListener, "A listener already exists on this port for this load balancer"));
+            return Err(ApiError::m(
+                E::DuplicateListener,
+                "A listener already exists on this port for this load balancer",
+            ));
         }
         let ctx = self.action_ctx(&lb_arn, &lb_type, &protocol, port, "defaultActions");
         let lookup = |a: &str| self.tg_info(a);
@@ -432,16 +590,32 @@ impl Service<'_> {
             }
         };
         if protocol != old_protocol {
-            let rule_ctx = ActionCtx { member: "actions", ..ctx.clone() };
-            for r in self.rules_of(&arn).iter().filter(|r| r.rule.is_default != Some(true)) {
-                actions::check_still_valid(r.rule.actions.as_deref().unwrap_or_default(), &rule_ctx, &lookup)?;
+            let rule_ctx = ActionCtx {
+                member: "actions",
+                ..ctx.clone()
+            };
+            for r in self
+                .rules_of(&arn)
+                .iter()
+                .filter(|r| r.rule.is_default != Some(true))
+            {
+                actions::check_still_valid(
+                    r.rule.actions.as_deref().unwrap_or_default(),
+                    &rule_ctx,
+                    &lookup,
+                )?;
             }
         }
         let gateway = lb_type == "gateway";
         let mut listener = old.clone();
         listener.port = (!gateway).then_some(port);
         listener.protocol = (!gateway).then(|| protocol.clone());
-        listener.certificates = tls.certificate.map(|c| vec![m::Certificate { certificate_arn: Some(c), is_default: None }]);
+        listener.certificates = tls.certificate.map(|c| {
+            vec![m::Certificate {
+                certificate_arn: Some(c),
+                is_default: None,
+            }]
+        });
         listener.ssl_policy = tls.ssl_policy;
         listener.alpn_policy = tls.alpn;
         listener.mutual_authentication = tls.mutual;
@@ -455,10 +629,14 @@ impl Service<'_> {
             .and_then(|r| r.rule.rule_arn.clone());
 
         let scope = self.scope_mut()?;
-        let rec = scope.listeners.get_mut(&arn).ok_or_else(|| listener_not_found(&arn))?;
+        let rec = scope
+            .listeners
+            .get_mut(&arn)
+            .ok_or_else(|| listener_not_found(&arn))?;
         if protocol != old_protocol {
             // The attribute set depends on the protocol: keep the values of keys that remain.
-            let mut next: BTreeMap<String, String> = attributes::listener_defaults(&protocol, &lb_type);
+            let mut next: BTreeMap<String, String> =
+                attributes::listener_defaults(&protocol, &lb_type);
             for (k, v) in next.iter_mut() {
                 if let Some(old_v) = rec.attributes.get(k) {
                     *v = old_v.clone();
@@ -475,11 +653,16 @@ impl Service<'_> {
                 rule.rule.actions = Some(a);
             }
         }
-        Ok(m::ModifyListenerOutput { listeners: Some(vec![public_listener(&listener)]) })
+        Ok(m::ModifyListenerOutput {
+            listeners: Some(vec![public_listener(&listener)]),
+        })
     }
 
     /// DeleteListener: removes the listener and its rules.
-    pub fn delete_listener_impl(&mut self, i: m::DeleteListenerInput) -> ApiResult<m::DeleteListenerOutput> {
+    pub fn delete_listener_impl(
+        &mut self,
+        i: m::DeleteListenerInput,
+    ) -> ApiResult<m::DeleteListenerOutput> {
         let arn = i.listener_arn.unwrap_or_default();
         self.listener(&arn)?;
         let scope = self.scope_mut()?;
@@ -488,13 +671,21 @@ impl Service<'_> {
     }
 
     /// DescribeListenerAttributes.
-    pub fn describe_listener_attributes_impl(&self, i: m::DescribeListenerAttributesInput) -> ApiResult<m::DescribeListenerAttributesOutput> {
+    pub fn describe_listener_attributes_impl(
+        &self,
+        i: m::DescribeListenerAttributesInput,
+    ) -> ApiResult<m::DescribeListenerAttributesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;
-        Ok(m::DescribeListenerAttributesOutput { attributes: Some(to_attributes(&rec.attributes)) })
+        Ok(m::DescribeListenerAttributesOutput {
+            attributes: Some(to_attributes(&rec.attributes)),
+        })
     }
 
     /// ModifyListenerAttributes: validates every pair first; returns the full attribute set.
-    pub fn modify_listener_attributes_impl(&mut self, i: m::ModifyListenerAttributesInput) -> ApiResult<m::ModifyListenerAttributesOutput> {
+    pub fn modify_listener_attributes_impl(
+        &mut self,
+        i: m::ModifyListenerAttributesInput,
+    ) -> ApiResult<m::ModifyListenerAttributesOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let protocol = effective_protocol(&self.listener(&arn)?.listener);
         let changes: Vec<(String, String)> = i
@@ -503,18 +694,29 @@ impl Service<'_> {
             .into_iter()
             .map(|a| (a.key.unwrap_or_default(), a.value.unwrap_or_default()))
             .collect();
-        let rec = self.scope_mut()?.listeners.get_mut(&arn).ok_or_else(|| listener_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .listeners
+            .get_mut(&arn)
+            .ok_or_else(|| listener_not_found(&arn))?;
         attributes::modify(Owner::Listener, &mut rec.attributes, &protocol, &changes)?;
-        Ok(m::ModifyListenerAttributesOutput { attributes: Some(to_attributes(&rec.attributes)) })
+        Ok(m::ModifyListenerAttributesOutput {
+            attributes: Some(to_attributes(&rec.attributes)),
+        })
     }
 
     /// AddListenerCertificates: one certificate per call; an existing one is not added twice.
-    pub fn add_listener_certificates_impl(&mut self, i: m::AddListenerCertificatesInput) -> ApiResult<m::AddListenerCertificatesOutput> {
+    pub fn add_listener_certificates_impl(
+        &mut self,
+        i: m::AddListenerCertificatesInput,
+    ) -> ApiResult<m::AddListenerCertificatesOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let rec = self.listener(&arn)?;
         let protocol = effective_protocol(&rec.listener);
         if !matches!(protocol.as_str(), "HTTPS" | "TLS") {
-            return Err(ApiError::v(format!("Certificates cannot be added to {protocol} listeners")));
+            return Err(ApiError::v(format!(
+                "Certificates cannot be added to {protocol} listeners"
+            )));
         }
         let certs = i.certificates.unwrap_or_default();
         if certs.is_empty() {
@@ -526,67 +728,125 @@ impl Service<'_> {
         let cert = check_certificate_arn(&certs[0])?;
         let lb_arn = rec.listener.load_balancer_arn.clone().unwrap_or_default();
         if !rec.extra_certificates.contains(&cert) {
-            let in_use: usize = self.listeners_of(&lb_arn).iter().map(|l| l.extra_certificates.len()).sum();
+            let in_use: usize = self
+                .listeners_of(&lb_arn)
+                .iter()
+                .map(|l| l.extra_certificates.len())
+                .sum();
             let name = if self.lb_type_of(&lb_arn) == "network" {
                 "certificates-per-network-load-balancer"
             } else {
                 "certificates-per-application-load-balancer"
             };
             if in_use as i64 >= quota(&self.ctx.config, name) {
-                return Err(ApiError::m(E::TooManyCertificates, "You've reached the limit on the number of certificates per load balancer"));
+                return Err(ApiError::m(
+                    E::TooManyCertificates,
+                    "You've reached the limit on the number of certificates per load balancer",
+                ));
             }
         }
-        let rec = self.scope_mut()?.listeners.get_mut(&arn).ok_or_else(|| listener_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .listeners
+            .get_mut(&arn)
+            .ok_or_else(|| listener_not_found(&arn))?;
         if !rec.extra_certificates.contains(&cert) {
             rec.extra_certificates.push(cert);
         }
         let certificates = rec
             .extra_certificates
             .iter()
-            .map(|c| m::Certificate { certificate_arn: Some(c.clone()), is_default: Some(false) })
+            .map(|c| m::Certificate {
+                certificate_arn: Some(c.clone()),
+                is_default: Some(false),
+            })
             .collect();
-        Ok(m::AddListenerCertificatesOutput { certificates: Some(certificates) })
+        Ok(m::AddListenerCertificatesOutput {
+            certificates: Some(certificates),
+        })
     }
 
     /// RemoveListenerCertificates: the default certificate cannot be removed.
-    pub fn remove_listener_certificates_impl(&mut self, i: m::RemoveListenerCertificatesInput) -> ApiResult<m::RemoveListenerCertificatesOutput> {
+    pub fn remove_listener_certificates_impl(
+        &mut self,
+        i: m::RemoveListenerCertificatesInput,
+    ) -> ApiResult<m::RemoveListenerCertificatesOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let rec = self.listener(&arn)?;
-        let default = rec.listener.certificates.as_ref().and_then(|c| c.first()).and_then(|c| c.certificate_arn.clone());
+        let default = rec
+            .listener
+            .certificates
+            .as_ref()
+            .and_then(|c| c.first())
+            .and_then(|c| c.certificate_arn.clone());
         let mut extra = rec.extra_certificates.clone();
         for c in i.certificates.unwrap_or_default() {
             let c = c.certificate_arn.unwrap_or_default();
             if let Some(pos) = extra.iter().position(|e| *e == c) {
                 extra.remove(pos);
             } else if default.as_deref() == Some(c.as_str()) {
-                return Err(ApiError::m(E::OperationNotPermitted, "Default certificate cannot be removed"));
+                return Err(ApiError::m(
+                    E::OperationNotPermitted,
+                    "Default certificate cannot be removed",
+                ));
             }
         }
-        let rec = self.scope_mut()?.listeners.get_mut(&arn).ok_or_else(|| listener_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .listeners
+            .get_mut(&arn)
+            .ok_or_else(|| listener_not_found(&arn))?;
         rec.extra_certificates = extra;
         Ok(m::RemoveListenerCertificatesOutput {})
     }
 
     /// DescribeListenerCertificates: the default certificate (IsDefault true), then the added
     /// ones (IsDefault false), paged.
-    pub fn describe_listener_certificates_impl(&self, i: m::DescribeListenerCertificatesInput) -> ApiResult<m::DescribeListenerCertificatesOutput> {
+    pub fn describe_listener_certificates_impl(
+        &self,
+        i: m::DescribeListenerCertificatesInput,
+    ) -> ApiResult<m::DescribeListenerCertificatesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;
-        let default = rec.listener.certificates.iter().flatten().filter_map(|c| c.certificate_arn.clone());
+        let default = rec
+            .listener
+            .certificates
+            .iter()
+            .flatten()
+            .filter_map(|c| c.certificate_arn.clone());
         let all: Vec<m::Certificate> = default
-            .map(|c| m::Certificate { certificate_arn: Some(c), is_default: Some(true) })
-            .chain(rec.extra_certificates.iter().map(|c| m::Certificate { certificate_arn: Some(c.clone()), is_default: Some(false) }))
+            .map(|c| m::Certificate {
+                certificate_arn: Some(c),
+                is_default: Some(true),
+            })
+            .chain(rec.extra_certificates.iter().map(|c| m::Certificate {
+                certificate_arn: Some(c.clone()),
+                is_default: Some(false),
+            }))
             .collect();
         let (certificates, next_marker) = page(&all, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeListenerCertificatesOutput { certificates: Some(certificates), next_marker })
+        Ok(m::DescribeListenerCertificatesOutput {
+            certificates: Some(certificates),
+            next_marker,
+        })
     }
 }
 
 fn to_attributes(a: &BTreeMap<String, String>) -> Vec<m::ListenerAttribute> {
-    a.iter().map(|(k, v)| m::ListenerAttribute { key: Some(k.clone()), value: Some(v.clone()) }).collect()
+    a.iter()
+        .map(|(k, v)| m::ListenerAttribute {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
 }
 
 fn delete_listener_and_rules(scope: &mut Scope, listener_arn: &str) {
-    let rules: Vec<String> = scope.rules.values().filter(|r| r.listener_arn == listener_arn).filter_map(|r| r.rule.rule_arn.clone()).collect();
+    let rules: Vec<String> = scope
+        .rules
+        .values()
+        .filter(|r| r.listener_arn == listener_arn)
+        .filter_map(|r| r.rule.rule_arn.clone())
+        .collect();
     for r in rules {
         scope.rules.remove(&r);
     }
@@ -612,23 +872,42 @@ mod tests {
 
     #[test]
     fn protocol_and_port_rules_by_lb_type() {
-        assert_eq!(check_protocol_port("application", Some("HTTP"), Some(80)).unwrap(), ("HTTP".to_string(), 80));
         assert_eq!(
-            check_protocol_port("application", Some("TCP"), Some(80)).unwrap_err().message(),
+            check_protocol_port("application", Some("HTTP"), Some(80)).unwrap(),
+            ("HTTP".to_string(), 80)
+        );
+        assert_eq!(
+            check_protocol_port("application", Some("TCP"), Some(80))
+                .unwrap_err()
+                .message(),
             "Listener protocol 'TCP' must be one of 'HTTP, HTTPS'"
         );
         assert_eq!(
-            check_protocol_port("network", Some("HTTP"), Some(80)).unwrap_err().message(),
+            check_protocol_port("network", Some("HTTP"), Some(80))
+                .unwrap_err()
+                .message(),
             "Listener protocol 'HTTP' must be one of 'TCP, TLS, UDP, TCP_UDP, QUIC, TCP_QUIC'"
         );
-        assert_eq!(check_protocol_port("network", Some("TCP"), None).unwrap_err().message(), "A listener port must be specified");
-        assert_eq!(check_protocol_port("gateway", None, None).unwrap(), ("GENEVE".to_string(), 6081));
         assert_eq!(
-            check_protocol_port("gateway", None, Some(6081)).unwrap_err().message(),
+            check_protocol_port("network", Some("TCP"), None)
+                .unwrap_err()
+                .message(),
+            "A listener port must be specified"
+        );
+        assert_eq!(
+            check_protocol_port("gateway", None, None).unwrap(),
+            ("GENEVE".to_string(), 6081)
+        );
+        assert_eq!(
+            check_protocol_port("gateway", None, Some(6081))
+                .unwrap_err()
+                .message(),
             "A port cannot be specified for gateway listeners"
         );
         assert_eq!(
-            check_protocol_port("gateway", Some("GENEVE"), None).unwrap_err().message(),
+            check_protocol_port("gateway", Some("GENEVE"), None)
+                .unwrap_err()
+                .message(),
             "A protocol cannot be specified for gateway listeners"
         );
     }
@@ -642,7 +921,11 @@ mod tests {
         s.listeners.insert(
             l.clone(),
             ListenerRec {
-                listener: m::Listener { listener_arn: Some(l.clone()), load_balancer_arn: Some(lb.into()), ..Default::default() },
+                listener: m::Listener {
+                    listener_arn: Some(l.clone()),
+                    load_balancer_arn: Some(lb.into()),
+                    ..Default::default()
+                },
                 attributes: BTreeMap::new(),
                 tags: Vec::new(),
                 extra_certificates: Vec::new(),
@@ -651,7 +934,15 @@ mod tests {
         );
         s.rules.insert(
             r.clone(),
-            RuleRec { rule: m::Rule { rule_arn: Some(r.clone()), ..Default::default() }, listener_arn: l.clone(), tags: Vec::new(), seq: 2 },
+            RuleRec {
+                rule: m::Rule {
+                    rule_arn: Some(r.clone()),
+                    ..Default::default()
+                },
+                listener_arn: l.clone(),
+                tags: Vec::new(),
+                seq: 2,
+            },
         );
         delete_listeners_of_lb(&mut s, lb);
         assert!(s.listeners.is_empty() && s.rules.is_empty());

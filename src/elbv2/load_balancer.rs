@@ -22,7 +22,9 @@ fn hosted_zone(lb_type: &str) -> &'static str {
 /// AWS's rules for load balancer names.
 pub fn check_name(name: &str) -> ApiResult<()> {
     if name.chars().count() > 32 {
-        return Err(ApiError::v(format!("Load balancer name '{name}' cannot be longer than '32' characters")));
+        return Err(ApiError::v(format!(
+            "Load balancer name '{name}' cannot be longer than '32' characters"
+        )));
     }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(ApiError::v(format!(
@@ -30,10 +32,14 @@ pub fn check_name(name: &str) -> ApiResult<()> {
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(ApiError::v(format!("Load balancer name '{name}' cannot begin or end with a hyphen")));
+        return Err(ApiError::v(format!(
+            "Load balancer name '{name}' cannot begin or end with a hyphen"
+        )));
     }
     if name.starts_with("internal-") {
-        return Err(ApiError::v(format!("Load balancer name '{name}' cannot begin with 'internal-'")));
+        return Err(ApiError::v(format!(
+            "Load balancer name '{name}' cannot begin with 'internal-'"
+        )));
     }
     Ok(())
 }
@@ -42,19 +48,30 @@ pub fn check_name(name: &str) -> ApiResult<()> {
 /// comes from the ARN id, so it is stable for the life of the load balancer.
 fn dns_name(name: &str, id: &str, region: &str, scheme: &str, suffix: &str) -> String {
     let num = u64::from_str_radix(&id[..8.min(id.len())], 16).unwrap_or(0) % 1_000_000_000;
-    let prefix = if scheme == "internal" { "internal-" } else { "" };
+    let prefix = if scheme == "internal" {
+        "internal-"
+    } else {
+        ""
+    };
     format!("{prefix}{name}-{num}.{region}.{suffix}").to_ascii_lowercase()
 }
 
 /// The subnets of a create/SetSubnets call as (subnet id, mapping).
-fn subnet_list(subnets: Option<Vec<String>>, mappings: Option<Vec<m::SubnetMapping>>) -> ApiResult<Vec<m::SubnetMapping>> {
+fn subnet_list(
+    subnets: Option<Vec<String>>,
+    mappings: Option<Vec<m::SubnetMapping>>,
+) -> ApiResult<Vec<m::SubnetMapping>> {
     match (subnets, mappings) {
-        (Some(s), Some(mm)) if !s.is_empty() && !mm.is_empty() => {
-            Err(ApiError::v("You must specify either subnets or subnet mappings, not both"))
-        }
-        (Some(s), _) if !s.is_empty() => {
-            Ok(s.into_iter().map(|id| m::SubnetMapping { subnet_id: Some(id), ..Default::default() }).collect())
-        }
+        (Some(s), Some(mm)) if !s.is_empty() && !mm.is_empty() => Err(ApiError::v(
+            "You must specify either subnets or subnet mappings, not both",
+        )),
+        (Some(s), _) if !s.is_empty() => Ok(s
+            .into_iter()
+            .map(|id| m::SubnetMapping {
+                subnet_id: Some(id),
+                ..Default::default()
+            })
+            .collect()),
         (_, Some(mm)) if !mm.is_empty() => Ok(mm),
         _ => Ok(Vec::new()),
     }
@@ -63,7 +80,11 @@ fn subnet_list(subnets: Option<Vec<String>>, mappings: Option<Vec<m::SubnetMappi
 impl Service<'_> {
     /// VPC and AZs for the given subnets; enforces one subnet per AZ and ALB's two-AZ minimum
     /// where the subnets' AZs are known (created through the EC2 API).
-    fn zones(&self, lb_type: &str, maps: &[m::SubnetMapping]) -> ApiResult<(String, Vec<m::AvailabilityZone>)> {
+    fn zones(
+        &self,
+        lb_type: &str,
+        maps: &[m::SubnetMapping],
+    ) -> ApiResult<(String, Vec<m::AvailabilityZone>)> {
         let region = &self.ctx.region;
         let mut vpc = None;
         let mut zones: Vec<m::AvailabilityZone> = Vec::new();
@@ -71,32 +92,47 @@ impl Service<'_> {
         for sm in maps {
             let id = sm.subnet_id.clone().unwrap_or_default();
             if !id.starts_with("subnet-") {
-                return Err(ApiError::m(E::SubnetNotFound, format!("The subnet ID '{id}' is not valid")));
+                return Err(ApiError::m(
+                    E::SubnetNotFound,
+                    format!("The subnet ID '{id}' is not valid"),
+                ));
             }
             all_known &= self.scope().ec2.contains(&id);
             let (v, az) = crate::ec2::subnet_info(self.scope(), region, &id);
             if let Some(prev) = &vpc {
                 if prev != &v {
-                    return Err(ApiError::m(E::InvalidSubnet, "All subnets must belong to the same VPC"));
+                    return Err(ApiError::m(
+                        E::InvalidSubnet,
+                        "All subnets must belong to the same VPC",
+                    ));
                 }
             }
             vpc = Some(v);
-            if zones.iter().any(|z| z.subnet_id.as_deref() == Some(id.as_str())) {
+            if zones
+                .iter()
+                .any(|z| z.subnet_id.as_deref() == Some(id.as_str()))
+            {
                 continue;
             }
-            if all_known && zones.iter().any(|z| z.zone_name.as_deref() == Some(az.as_str())) {
+            if all_known
+                && zones
+                    .iter()
+                    .any(|z| z.zone_name.as_deref() == Some(az.as_str()))
+            {
                 return Err(ApiError::m(
                     E::InvalidConfigurationRequest,
                     "You can specify only one subnet per Availability Zone",
                 ));
             }
-            let addr = (sm.allocation_id.is_some() || sm.private_ipv4_address.is_some() || sm.ipv6_address.is_some())
-                .then(|| m::LoadBalancerAddress {
-                    allocation_id: sm.allocation_id.clone(),
-                    private_ipv4_address: sm.private_ipv4_address.clone(),
-                    ipv6_address: sm.ipv6_address.clone(),
-                    ip_address: None,
-                });
+            let addr = (sm.allocation_id.is_some()
+                || sm.private_ipv4_address.is_some()
+                || sm.ipv6_address.is_some())
+            .then(|| m::LoadBalancerAddress {
+                allocation_id: sm.allocation_id.clone(),
+                private_ipv4_address: sm.private_ipv4_address.clone(),
+                ipv6_address: sm.ipv6_address.clone(),
+                ip_address: None,
+            });
             zones.push(m::AvailabilityZone {
                 zone_name: Some(az),
                 subnet_id: Some(id),
@@ -109,21 +145,33 @@ impl Service<'_> {
             return Err(ApiError::v("At least one subnet must be specified"));
         }
         if lb_type == "application" && all_known && zones.len() < 2 {
-            return Err(ApiError::v("At least two subnets in two different Availability Zones must be specified"));
+            return Err(ApiError::v(
+                "At least two subnets in two different Availability Zones must be specified",
+            ));
         }
-        Ok((vpc.unwrap_or_else(|| crate::ec2::default_vpc_id(&self.ctx.account, region)), zones))
+        Ok((
+            vpc.unwrap_or_else(|| crate::ec2::default_vpc_id(&self.ctx.account, region)),
+            zones,
+        ))
     }
 
     /// CreateLoadBalancer.
-    pub fn create_load_balancer_impl(&mut self, i: m::CreateLoadBalancerInput) -> ApiResult<m::CreateLoadBalancerOutput> {
+    pub fn create_load_balancer_impl(
+        &mut self,
+        i: m::CreateLoadBalancerInput,
+    ) -> ApiResult<m::CreateLoadBalancerOutput> {
         let name = i.name.clone().unwrap_or_default();
         check_name(&name)?;
         let lb_type = i.type_.clone().unwrap_or_else(|| "application".into());
         if lb_type == "gateway" && i.scheme.is_some() {
-            return Err(ApiError::v("A scheme cannot be specified for a Gateway Load Balancer"));
+            return Err(ApiError::v(
+                "A scheme cannot be specified for a Gateway Load Balancer",
+            ));
         }
         if lb_type == "gateway" && i.security_groups.as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(ApiError::v("Security groups cannot be specified for a Gateway Load Balancer"));
+            return Err(ApiError::v(
+                "Security groups cannot be specified for a Gateway Load Balancer",
+            ));
         }
         let scheme = i.scheme.clone().unwrap_or_else(|| "internet-facing".into());
         let ip_type = i.ip_address_type.clone().unwrap_or_else(|| "ipv4".into());
@@ -144,16 +192,32 @@ impl Service<'_> {
         };
         for sg in &sgs {
             if !sg.starts_with("sg-") {
-                return Err(ApiError::m(E::InvalidSecurityGroup, format!("Security group '{sg}' does not exist")));
+                return Err(ApiError::m(
+                    E::InvalidSecurityGroup,
+                    format!("Security group '{sg}' does not exist"),
+                ));
             }
         }
         let new_tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
 
         // Same name: identical settings return the existing load balancer, anything else fails.
-        if let Some(existing) = self.scope().load_balancers.values().find(|r| r.lb.load_balancer_name.as_deref() == Some(&name)) {
+        if let Some(existing) = self
+            .scope()
+            .load_balancers
+            .values()
+            .find(|r| r.lb.load_balancer_name.as_deref() == Some(&name))
+        {
             let e = &existing.lb;
-            let mut have: Vec<&str> = e.availability_zones.iter().flatten().filter_map(|z| z.subnet_id.as_deref()).collect();
-            let mut want: Vec<&str> = zones.iter().filter_map(|z| z.subnet_id.as_deref()).collect();
+            let mut have: Vec<&str> = e
+                .availability_zones
+                .iter()
+                .flatten()
+                .filter_map(|z| z.subnet_id.as_deref())
+                .collect();
+            let mut want: Vec<&str> = zones
+                .iter()
+                .filter_map(|z| z.subnet_id.as_deref())
+                .collect();
             have.sort();
             want.sort();
             let mut have_sg = e.security_groups.clone().unwrap_or_default();
@@ -171,7 +235,9 @@ impl Service<'_> {
                     format!("A load balancer with the same name '{name}' exists, but with different settings"),
                 ));
             }
-            return Ok(m::CreateLoadBalancerOutput { load_balancers: Some(vec![e.clone()]) });
+            return Ok(m::CreateLoadBalancerOutput {
+                load_balancers: Some(vec![e.clone()]),
+            });
         }
 
         let quota_name = match &lb_type[..] {
@@ -179,28 +245,52 @@ impl Service<'_> {
             "gateway" => "gateway-load-balancers",
             _ => "application-load-balancers",
         };
-        let count = self.scope().load_balancers.values().filter(|r| r.lb.type_.as_deref() == Some(&lb_type)).count();
+        let count = self
+            .scope()
+            .load_balancers
+            .values()
+            .filter(|r| r.lb.type_.as_deref() == Some(&lb_type))
+            .count();
         if count as i64 >= super::limits::quota(&self.ctx.config, quota_name) {
-            return Err(ApiError::m(E::TooManyLoadBalancers, "The quota for the number of load balancers has been reached"));
+            return Err(ApiError::m(
+                E::TooManyLoadBalancers,
+                "The quota for the number of load balancers has been reached",
+            ));
         }
 
         let id = new_id();
-        let lb_arn = arn(&self.ctx.region, &self.ctx.account, &format!("loadbalancer/{}/{name}/{id}", lb_kind(&lb_type)));
+        let lb_arn = arn(
+            &self.ctx.region,
+            &self.ctx.account,
+            &format!("loadbalancer/{}/{name}/{id}", lb_kind(&lb_type)),
+        );
         let lb = m::LoadBalancer {
             load_balancer_arn: Some(lb_arn.clone()),
-            dns_name: Some(dns_name(&name, &id, &self.ctx.region, &scheme, &self.ctx.config.dns_suffix)),
+            dns_name: Some(dns_name(
+                &name,
+                &id,
+                &self.ctx.region,
+                &scheme,
+                &self.ctx.config.dns_suffix,
+            )),
             canonical_hosted_zone_id: Some(hosted_zone(&lb_type).into()),
             created_time: Some(m::Timestamp::from_millis(self.ctx.now_ms)),
             load_balancer_name: Some(name),
             scheme: (lb_type != "gateway").then(|| scheme.clone()),
             vpc_id: Some(vpc),
-            state: Some(m::LoadBalancerState { code: Some("active".into()), reason: None }),
+            state: Some(m::LoadBalancerState {
+                code: Some("active".into()),
+                reason: None,
+            }),
             type_: Some(lb_type.clone()),
             availability_zones: Some(zones),
             security_groups: Some(sgs),
             ip_address_type: Some(ip_type),
             customer_owned_ipv4_pool: i.customer_owned_ipv4_pool.clone(),
-            enable_prefix_for_ipv6_source_nat: i.enable_prefix_for_ipv6_source_nat.clone().or_else(|| (lb_type == "network").then(|| "off".into())),
+            enable_prefix_for_ipv6_source_nat: i
+                .enable_prefix_for_ipv6_source_nat
+                .clone()
+                .or_else(|| (lb_type == "network").then(|| "off".into())),
             enforce_security_group_inbound_rules_on_private_link_traffic: None,
             ipam_pools: i.ipam_pools.clone(),
         };
@@ -220,54 +310,98 @@ impl Service<'_> {
         );
         // Stored as active; the answer to Create says provisioning, as AWS's does.
         let mut answer = lb;
-        answer.state = Some(m::LoadBalancerState { code: Some("provisioning".into()), reason: None });
-        Ok(m::CreateLoadBalancerOutput { load_balancers: Some(vec![answer]) })
+        answer.state = Some(m::LoadBalancerState {
+            code: Some("provisioning".into()),
+            reason: None,
+        });
+        Ok(m::CreateLoadBalancerOutput {
+            load_balancers: Some(vec![answer]),
+        })
     }
 
     /// DescribeLoadBalancers.
-    pub fn describe_load_balancers_impl(&self, i: m::DescribeLoadBalancersInput) -> ApiResult<m::DescribeLoadBalancersOutput> {
+    pub fn describe_load_balancers_impl(
+        &self,
+        i: m::DescribeLoadBalancersInput,
+    ) -> ApiResult<m::DescribeLoadBalancersOutput> {
         let arns = i.load_balancer_arns.unwrap_or_default();
         let names = i.names.unwrap_or_default();
         if !arns.is_empty() && !names.is_empty() {
-            return Err(ApiError::v("Load balancer ARNs and names cannot be specified at the same time"));
+            return Err(ApiError::v(
+                "Load balancer ARNs and names cannot be specified at the same time",
+            ));
         }
         let mut all: Vec<&LoadBalancerRec> = self.scope().load_balancers.values().collect();
         all.sort_by_key(|r| r.seq);
         let selected: Vec<m::LoadBalancer> = if !arns.is_empty() {
-            let missing: Vec<&String> = arns.iter().filter(|a| !self.scope().load_balancers.contains(a)).collect();
-            if !missing.is_empty() {
-                return Err(not_found_list(&missing));
-            }
-            all.iter().filter(|r| arns.iter().any(|a| Some(a) == r.lb.load_balancer_arn.as_ref())).map(|r| r.lb.clone()).collect()
-        } else if !names.is_empty() {
-            let missing: Vec<&String> = names
+            let missing: Vec<&String> = arns
                 .iter()
-                .filter(|n| !all.iter().any(|r| r.lb.load_balancer_name.as_ref() == Some(n)))
+                .filter(|a| !self.scope().load_balancers.contains(a))
                 .collect();
             if !missing.is_empty() {
                 return Err(not_found_list(&missing));
             }
-            all.iter().filter(|r| names.iter().any(|n| Some(n) == r.lb.load_balancer_name.as_ref())).map(|r| r.lb.clone()).collect()
+            all.iter()
+                .filter(|r| {
+                    arns.iter()
+                        .any(|a| Some(a) == r.lb.load_balancer_arn.as_ref())
+                })
+                .map(|r| r.lb.clone())
+                .collect()
+        } else if !names.is_empty() {
+            let missing: Vec<&String> = names
+                .iter()
+                .filter(|n| {
+                    !all.iter()
+                        .any(|r| r.lb.load_balancer_name.as_ref() == Some(n))
+                })
+                .collect();
+            if !missing.is_empty() {
+                return Err(not_found_list(&missing));
+            }
+            all.iter()
+                .filter(|r| {
+                    names
+                        .iter()
+                        .any(|n| Some(n) == r.lb.load_balancer_name.as_ref())
+                })
+                .map(|r| r.lb.clone())
+                .collect()
         } else {
             all.iter().map(|r| r.lb.clone()).collect()
         };
         let (items, next) = page(&selected, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeLoadBalancersOutput { load_balancers: Some(items), next_marker: next })
+        Ok(m::DescribeLoadBalancersOutput {
+            load_balancers: Some(items),
+            next_marker: next,
+        })
     }
 
     /// DeleteLoadBalancer: succeeds for an unknown ARN; removes listeners and rules with it.
-    pub fn delete_load_balancer_impl(&mut self, i: m::DeleteLoadBalancerInput) -> ApiResult<m::DeleteLoadBalancerOutput> {
+    pub fn delete_load_balancer_impl(
+        &mut self,
+        i: m::DeleteLoadBalancerInput,
+    ) -> ApiResult<m::DeleteLoadBalancerOutput> {
         let lb_arn = i.load_balancer_arn.unwrap_or_default();
         let Some(rec) = self.scope().load_balancers.get(&lb_arn) else {
             return Ok(m::DeleteLoadBalancerOutput {});
         };
-        if rec.attributes.get("deletion_protection.enabled").map(String::as_str) == Some("true") {
+        if rec
+            .attributes
+            .get("deletion_protection.enabled")
+            .map(String::as_str)
+            == Some("true")
+        {
             return Err(ApiError::m(
                 E::OperationNotPermitted,
                 format!("Load balancer '{lb_arn}' cannot be deleted because deletion protection is enabled"),
             ));
         }
-        let listeners: Vec<String> = self.listeners_of(&lb_arn).iter().filter_map(|l| l.listener.listener_arn.clone()).collect();
+        let listeners: Vec<String> = self
+            .listeners_of(&lb_arn)
+            .iter()
+            .filter_map(|l| l.listener.listener_arn.clone())
+            .collect();
         let scope = self.scope_mut()?;
         let rules: Vec<String> = scope
             .rules
@@ -293,10 +427,17 @@ impl Service<'_> {
         let maps = subnet_list(i.subnets, i.subnet_mappings)?;
         let (vpc, zones) = self.zones(&lb_type, &maps)?;
         if rec.lb.vpc_id.as_deref().is_some_and(|v| v != vpc) && self.scope().ec2.contains(&vpc) {
-            return Err(ApiError::m(E::InvalidSubnet, "The subnets must belong to the load balancer's VPC"));
+            return Err(ApiError::m(
+                E::InvalidSubnet,
+                "The subnets must belong to the load balancer's VPC",
+            ));
         }
         let ip_type = i.ip_address_type.clone();
-        let rec = self.scope_mut()?.load_balancers.get_mut(&lb_arn).ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self
+            .scope_mut()?
+            .load_balancers
+            .get_mut(&lb_arn)
+            .ok_or_else(|| lb_not_found(&lb_arn))?;
         rec.lb.availability_zones = Some(zones.clone());
         if let Some(t) = ip_type {
             rec.lb.ip_address_type = Some(t);
@@ -312,25 +453,41 @@ impl Service<'_> {
     }
 
     /// SetSecurityGroups.
-    pub fn set_security_groups_impl(&mut self, i: m::SetSecurityGroupsInput) -> ApiResult<m::SetSecurityGroupsOutput> {
+    pub fn set_security_groups_impl(
+        &mut self,
+        i: m::SetSecurityGroupsInput,
+    ) -> ApiResult<m::SetSecurityGroupsOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         let rec = self.lb(&lb_arn)?;
         if rec.lb.type_.as_deref() == Some("gateway") {
-            return Err(ApiError::m(E::InvalidConfigurationRequest, "Security groups are not supported for Gateway Load Balancers"));
+            return Err(ApiError::m(
+                E::InvalidConfigurationRequest,
+                "Security groups are not supported for Gateway Load Balancers",
+            ));
         }
         let sgs = i.security_groups.unwrap_or_default();
         for sg in &sgs {
             if !sg.starts_with("sg-") {
-                return Err(ApiError::m(E::InvalidSecurityGroup, format!("Security group '{sg}' does not exist")));
+                return Err(ApiError::m(
+                    E::InvalidSecurityGroup,
+                    format!("Security group '{sg}' does not exist"),
+                ));
             }
         }
         if sgs.is_empty() && rec.lb.type_.as_deref() == Some("application") {
-            return Err(ApiError::v("At least one security group must be specified for an Application Load Balancer"));
+            return Err(ApiError::v(
+                "At least one security group must be specified for an Application Load Balancer",
+            ));
         }
-        let rec = self.scope_mut()?.load_balancers.get_mut(&lb_arn).ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self
+            .scope_mut()?
+            .load_balancers
+            .get_mut(&lb_arn)
+            .ok_or_else(|| lb_not_found(&lb_arn))?;
         rec.lb.security_groups = Some(sgs.clone());
         if let Some(e) = i.enforce_security_group_inbound_rules_on_private_link_traffic {
-            rec.lb.enforce_security_group_inbound_rules_on_private_link_traffic = Some(e);
+            rec.lb
+                .enforce_security_group_inbound_rules_on_private_link_traffic = Some(e);
         }
         Ok(m::SetSecurityGroupsOutput {
             security_group_ids: Some(sgs),
@@ -342,7 +499,10 @@ impl Service<'_> {
     }
 
     /// SetIpAddressType.
-    pub fn set_ip_address_type_impl(&mut self, i: m::SetIpAddressTypeInput) -> ApiResult<m::SetIpAddressTypeOutput> {
+    pub fn set_ip_address_type_impl(
+        &mut self,
+        i: m::SetIpAddressTypeInput,
+    ) -> ApiResult<m::SetIpAddressTypeOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         let rec = self.lb(&lb_arn)?;
         let t = i.ip_address_type.unwrap_or_default();
@@ -352,9 +512,15 @@ impl Service<'_> {
         if rec.lb.scheme.as_deref() == Some("internal") && t == "dualstack-without-public-ipv4" {
             return Err(ApiError::v("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
         }
-        let rec = self.scope_mut()?.load_balancers.get_mut(&lb_arn).ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self
+            .scope_mut()?
+            .load_balancers
+            .get_mut(&lb_arn)
+            .ok_or_else(|| lb_not_found(&lb_arn))?;
         rec.lb.ip_address_type = Some(t.clone());
-        Ok(m::SetIpAddressTypeOutput { ip_address_type: Some(t) })
+        Ok(m::SetIpAddressTypeOutput {
+            ip_address_type: Some(t),
+        })
     }
 
     /// DescribeLoadBalancerAttributes.
@@ -363,7 +529,9 @@ impl Service<'_> {
         i: m::DescribeLoadBalancerAttributesInput,
     ) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
         let rec = self.lb(i.load_balancer_arn.as_deref().unwrap_or_default())?;
-        Ok(m::DescribeLoadBalancerAttributesOutput { attributes: Some(lb_attrs(&rec.attributes)) })
+        Ok(m::DescribeLoadBalancerAttributesOutput {
+            attributes: Some(lb_attrs(&rec.attributes)),
+        })
     }
 
     /// ModifyLoadBalancerAttributes: validates every pair first; answers with the full set.
@@ -379,19 +547,33 @@ impl Service<'_> {
             .into_iter()
             .map(|a| (a.key.unwrap_or_default(), a.value.unwrap_or_default()))
             .collect();
-        let rec = self.scope_mut()?.load_balancers.get_mut(&lb_arn).ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self
+            .scope_mut()?
+            .load_balancers
+            .get_mut(&lb_arn)
+            .ok_or_else(|| lb_not_found(&lb_arn))?;
         attributes::modify(Owner::LoadBalancer, &mut rec.attributes, "", &changes)?;
-        Ok(m::ModifyLoadBalancerAttributesOutput { attributes: Some(lb_attrs(&rec.attributes)) })
+        Ok(m::ModifyLoadBalancerAttributesOutput {
+            attributes: Some(lb_attrs(&rec.attributes)),
+        })
     }
 }
 
 fn lb_attrs(a: &BTreeMap<String, String>) -> Vec<m::LoadBalancerAttribute> {
-    a.iter().map(|(k, v)| m::LoadBalancerAttribute { key: Some(k.clone()), value: Some(v.clone()) }).collect()
+    a.iter()
+        .map(|(k, v)| m::LoadBalancerAttribute {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
 }
 
 fn not_found_list(missing: &[&String]) -> ApiError {
     let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-    ApiError::m(E::LoadBalancerNotFound, format!("Load balancers '[{}]' not found", list.join(", ")))
+    ApiError::m(
+        E::LoadBalancerNotFound,
+        format!("Load balancers '[{}]' not found", list.join(", ")),
+    )
 }
 
 #[cfg(test)]
@@ -409,9 +591,24 @@ mod tests {
 
     #[test]
     fn dns_names_are_stable_and_local() {
-        let d = dns_name("My-LB", "50dc6c495c0c9188", "us-east-1", "internal", "elb.localhost");
+        let d = dns_name(
+            "My-LB",
+            "50dc6c495c0c9188",
+            "us-east-1",
+            "internal",
+            "elb.localhost",
+        );
         assert!(d.starts_with("internal-my-lb-"));
         assert!(d.ends_with(".us-east-1.elb.localhost"));
-        assert_eq!(d, dns_name("My-LB", "50dc6c495c0c9188", "us-east-1", "internal", "elb.localhost"));
+        assert_eq!(
+            d,
+            dns_name(
+                "My-LB",
+                "50dc6c495c0c9188",
+                "us-east-1",
+                "internal",
+                "elb.localhost"
+            )
+        );
     }
 }

@@ -6,11 +6,17 @@ use api_models::ModeledError as E;
 
 /// `LoadBalancerNotFound` for one ARN.
 pub fn lb_not_found(arn: &str) -> ApiError {
-    ApiError::m(E::LoadBalancerNotFound, format!("Load balancer '{arn}' not found"))
+    ApiError::m(
+        E::LoadBalancerNotFound,
+        format!("Load balancer '{arn}' not found"),
+    )
 }
 /// `TargetGroupNotFound` for one ARN.
 pub fn tg_not_found(arn: &str) -> ApiError {
-    ApiError::m(E::TargetGroupNotFound, format!("Target group '{arn}' not found"))
+    ApiError::m(
+        E::TargetGroupNotFound,
+        format!("Target group '{arn}' not found"),
+    )
 }
 /// `ListenerNotFound` for one ARN.
 pub fn listener_not_found(arn: &str) -> ApiError {
@@ -24,19 +30,31 @@ pub fn rule_not_found(arn: &str) -> ApiError {
 impl Service<'_> {
     /// The load balancer at `arn`.
     pub fn lb(&self, arn: &str) -> ApiResult<&LoadBalancerRec> {
-        self.scope().load_balancers.get(arn).ok_or_else(|| lb_not_found(arn))
+        self.scope()
+            .load_balancers
+            .get(arn)
+            .ok_or_else(|| lb_not_found(arn))
     }
     /// The target group at `arn`.
     pub fn tg(&self, arn: &str) -> ApiResult<&TargetGroupRec> {
-        self.scope().target_groups.get(arn).ok_or_else(|| tg_not_found(arn))
+        self.scope()
+            .target_groups
+            .get(arn)
+            .ok_or_else(|| tg_not_found(arn))
     }
     /// The listener at `arn`.
     pub fn listener(&self, arn: &str) -> ApiResult<&ListenerRec> {
-        self.scope().listeners.get(arn).ok_or_else(|| listener_not_found(arn))
+        self.scope()
+            .listeners
+            .get(arn)
+            .ok_or_else(|| listener_not_found(arn))
     }
     /// The rule at `arn`.
     pub fn rule(&self, arn: &str) -> ApiResult<&RuleRec> {
-        self.scope().rules.get(arn).ok_or_else(|| rule_not_found(arn))
+        self.scope()
+            .rules
+            .get(arn)
+            .ok_or_else(|| rule_not_found(arn))
     }
     /// The listeners of a load balancer, in creation order.
     pub fn listeners_of(&self, lb_arn: &str) -> Vec<&ListenerRec> {
@@ -51,7 +69,12 @@ impl Service<'_> {
     }
     /// The rules of a listener (default rule included), in creation order.
     pub fn rules_of(&self, listener_arn: &str) -> Vec<&RuleRec> {
-        let mut v: Vec<&RuleRec> = self.scope().rules.values().filter(|r| r.listener_arn == listener_arn).collect();
+        let mut v: Vec<&RuleRec> = self
+            .scope()
+            .rules
+            .values()
+            .filter(|r| r.listener_arn == listener_arn)
+            .collect();
         v.sort_by_key(|r| r.seq);
         v
     }
@@ -71,7 +94,10 @@ impl Service<'_> {
             }
         };
         for l in scope.listeners.values() {
-            if actions_use_tg(l.listener.default_actions.as_deref().unwrap_or_default(), tg_arn) {
+            if actions_use_tg(
+                l.listener.default_actions.as_deref().unwrap_or_default(),
+                tg_arn,
+            ) {
                 add(l.listener.listener_arn.as_deref().unwrap_or_default());
             }
         }
@@ -92,6 +118,9 @@ pub fn actions_use_tg(actions: &[api_models::Action], tg_arn: &str) -> bool {
             || a.forward_config
                 .as_ref()
                 .and_then(|f| f.target_groups.as_ref())
-                .is_some_and(|tgs| tgs.iter().any(|t| t.target_group_arn.as_deref() == Some(tg_arn)))
+                .is_some_and(|tgs| {
+                    tgs.iter()
+                        .any(|t| t.target_group_arn.as_deref() == Some(tg_arn))
+                })
     })
 }

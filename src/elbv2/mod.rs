@@ -4,21 +4,21 @@
 
 pub mod actions;
 pub mod arn;
-pub mod listener;
-pub mod rule;
 pub mod attributes;
+pub mod capacity;
+pub mod error;
+pub mod limits;
+pub mod listener;
 pub mod load_balancer;
 pub mod lookup;
-pub mod tags;
-pub mod error;
 pub mod page;
-pub mod trust_store;
-pub mod capacity;
+pub mod rule;
+mod service;
 pub mod ssl_policies;
-pub mod limits;
+pub mod tags;
 pub mod target_group;
 pub mod targets;
-mod service;
+pub mod trust_store;
 
 use crate::config::Config;
 use crate::health::HealthTable;
@@ -51,11 +51,17 @@ pub struct Service<'a> {
 impl<'a> Service<'a> {
     /// A read-only call on a snapshot.
     pub fn read(ctx: &'a CallCtx, scope: &'a Scope) -> Self {
-        Service { ctx, scope: ScopeRef::Read(scope) }
+        Service {
+            ctx,
+            scope: ScopeRef::Read(scope),
+        }
     }
     /// A mutating call inside the writer.
     pub fn write(ctx: &'a CallCtx, scope: &'a mut Scope) -> Self {
-        Service { ctx, scope: ScopeRef::Write(scope) }
+        Service {
+            ctx,
+            scope: ScopeRef::Write(scope),
+        }
     }
     /// The scope, for reading.
     pub fn scope(&self) -> &Scope {

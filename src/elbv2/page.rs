@@ -4,11 +4,17 @@
 use super::{ApiError, ApiResult};
 
 /// One page of `items` and the marker of the next page, if any.
-pub fn page<T: Clone>(items: &[T], marker: Option<&str>, page_size: Option<i32>) -> ApiResult<(Vec<T>, Option<String>)> {
+pub fn page<T: Clone>(
+    items: &[T],
+    marker: Option<&str>,
+    page_size: Option<i32>,
+) -> ApiResult<(Vec<T>, Option<String>)> {
     let size = page_size.unwrap_or(400).clamp(1, 400) as usize;
     let start = match marker {
         None => 0,
-        Some(m) => decode(m).ok_or_else(|| ApiError::v(format!("The marker '{m}' is not valid")))?,
+        Some(m) => {
+            decode(m).ok_or_else(|| ApiError::v(format!("The marker '{m}' is not valid")))?
+        }
     };
     let start = start.min(items.len());
     let end = (start + size).min(items.len());

@@ -31,7 +31,10 @@ fn priority_key(r: &m::Rule) -> (u8, i64) {
 }
 
 fn priority_in_use(p: i32) -> ApiError {
-    ApiError::m(E::PriorityInUse, format!("Priority '{p}' is currently in use"))
+    ApiError::m(
+        E::PriorityInUse,
+        format!("Priority '{p}' is currently in use"),
+    )
 }
 
 fn check_priority(p: i32) -> ApiResult<()> {
@@ -55,7 +58,12 @@ impl Service<'_> {
     fn listener_facts(&self, listener_arn: &str) -> ApiResult<ListenerFacts> {
         let l = &self.listener(listener_arn)?.listener;
         let lb_arn = l.load_balancer_arn.clone().unwrap_or_default();
-        Ok(ListenerFacts { lb_type: self.lb_type_of(&lb_arn), lb_arn, protocol: effective_protocol(l), port: effective_port(l) })
+        Ok(ListenerFacts {
+            lb_type: self.lb_type_of(&lb_arn),
+            lb_arn,
+            protocol: effective_protocol(l),
+            port: effective_port(l),
+        })
     }
 
     fn condition_limits(&self) -> ConditionLimits {
@@ -79,12 +87,21 @@ impl Service<'_> {
             ApiError::v("1 validation error detected: Value null at 'priority' failed to satisfy constraint: Member must not be null")
         })?;
         check_priority(priority)?;
-        let conditions = actions::normalize_conditions(i.conditions.as_deref().unwrap_or_default(), self.condition_limits())?;
+        let conditions = actions::normalize_conditions(
+            i.conditions.as_deref().unwrap_or_default(),
+            self.condition_limits(),
+        )?;
         let ctx = self.action_ctx(&f.lb_arn, &f.lb_type, &f.protocol, f.port, "actions");
-        let acts = self.normalize_actions_for(i.actions.as_deref().unwrap_or_default(), &ctx, &[])?;
-        let transforms = actions::normalize_transforms(i.transforms.as_deref().unwrap_or_default())?;
+        let acts =
+            self.normalize_actions_for(i.actions.as_deref().unwrap_or_default(), &ctx, &[])?;
+        let transforms =
+            actions::normalize_transforms(i.transforms.as_deref().unwrap_or_default())?;
         let tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
-        if self.rules_of(&listener_arn).iter().any(|r| r.rule.priority.as_deref() == Some(priority.to_string().as_str())) {
+        if self
+            .rules_of(&listener_arn)
+            .iter()
+            .any(|r| r.rule.priority.as_deref() == Some(priority.to_string().as_str()))
+        {
             return Err(priority_in_use(priority));
         }
         let rules_on_lb: usize = self
@@ -92,11 +109,17 @@ impl Service<'_> {
             .iter()
             .map(|l| {
                 let l_arn = l.listener.listener_arn.as_deref().unwrap_or_default();
-                self.rules_of(l_arn).iter().filter(|r| r.rule.is_default != Some(true)).count()
+                self.rules_of(l_arn)
+                    .iter()
+                    .filter(|r| r.rule.is_default != Some(true))
+                    .count()
             })
             .sum();
         if rules_on_lb as i64 >= quota(&self.ctx.config, "rules-per-application-load-balancer") {
-            return Err(ApiError::m(E::TooManyRules, "You've reached the limit on the number of rules per load balancer"));
+            return Err(ApiError::m(
+                E::TooManyRules,
+                "You've reached the limit on the number of rules per load balancer",
+            ));
         }
         self.check_unique_tgs(&f.lb_arn, &f.lb_type, &acts, Replacing::Nothing)?;
 
@@ -111,27 +134,54 @@ impl Service<'_> {
         };
         let scope = self.scope_mut()?;
         let seq = scope.seq();
-        scope.rules.insert(rule_arn, RuleRec { rule: rule.clone(), listener_arn, tags, seq });
-        Ok(m::CreateRuleOutput { rules: Some(vec![public_rule(&rule)]) })
+        scope.rules.insert(
+            rule_arn,
+            RuleRec {
+                rule: rule.clone(),
+                listener_arn,
+                tags,
+                seq,
+            },
+        );
+        Ok(m::CreateRuleOutput {
+            rules: Some(vec![public_rule(&rule)]),
+        })
     }
 
     /// DescribeRules: a listener's rules by priority (default last), or the given rules in
     /// request order; paged.
-    pub fn describe_rules_impl(&self, i: m::DescribeRulesInput) -> ApiResult<m::DescribeRulesOutput> {
+    pub fn describe_rules_impl(
+        &self,
+        i: m::DescribeRulesInput,
+    ) -> ApiResult<m::DescribeRulesOutput> {
         let arns = i.rule_arns.clone().unwrap_or_default();
-        let items: Vec<m::Rule> = match (arns.is_empty(), i.listener_arn.as_deref()) {
-            (false, Some(_)) => return Err(ApiError::v("Listener rule ARNs and a listener ARN cannot be specified at the same time")),
-            (false, None) => arns.iter().map(|a| self.rule(a).map(|r| public_rule(&r.rule))).collect::<ApiResult<_>>()?,
-            (true, Some(l)) => {
-                self.listener(l)?;
-                let mut rules: Vec<&m::Rule> = self.rules_of(l).into_iter().map(|r| &r.rule).collect();
-                rules.sort_by_key(|r| priority_key(r));
-                rules.into_iter().map(public_rule).collect()
-            }
-            (true, None) => return Err(ApiError::v("You must specify either listener rule ARNs or a listener ARN")),
-        };
+        let items: Vec<m::Rule> =
+            match (arns.is_empty(), i.listener_arn.as_deref()) {
+                (false, Some(_)) => return Err(ApiError::v(
+                    "Listener rule ARNs and a listener ARN cannot be specified at the same time",
+                )),
+                (false, None) => arns
+                    .iter()
+                    .map(|a| self.rule(a).map(|r| public_rule(&r.rule)))
+                    .collect::<ApiResult<_>>()?,
+                (true, Some(l)) => {
+                    self.listener(l)?;
+                    let mut rules: Vec<&m::Rule> =
+                        self.rules_of(l).into_iter().map(|r| &r.rule).collect();
+                    rules.sort_by_key(|r| priority_key(r));
+                    rules.into_iter().map(public_rule).collect()
+                }
+                (true, None) => {
+                    return Err(ApiError::v(
+                        "You must specify either listener rule ARNs or a listener ARN",
+                    ))
+                }
+            };
         let (rules, next_marker) = page(&items, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeRulesOutput { rules: Some(rules), next_marker })
+        Ok(m::DescribeRulesOutput {
+            rules: Some(rules),
+            next_marker,
+        })
     }
 
     /// ModifyRule: replaces conditions, actions and/or transforms. New actions on the default
@@ -141,17 +191,27 @@ impl Service<'_> {
         let rec = self.rule(&arn)?.clone();
         let reset = i.reset_transforms == Some(true);
         if i.conditions.is_none() && i.actions.is_none() && i.transforms.is_none() && !reset {
-            return Err(ApiError::v("Either conditions or actions must be specified"));
+            return Err(ApiError::v(
+                "Either conditions or actions must be specified",
+            ));
         }
         if i.transforms.is_some() && reset {
-            return Err(ApiError::v("'Transforms' and 'ResetTransforms' cannot be specified together"));
+            return Err(ApiError::v(
+                "'Transforms' and 'ResetTransforms' cannot be specified together",
+            ));
         }
         let is_default = rec.rule.is_default == Some(true);
         if is_default && i.conditions.is_some() {
-            return Err(ApiError::m(E::OperationNotPermitted, "The conditions of a default rule cannot be modified"));
+            return Err(ApiError::m(
+                E::OperationNotPermitted,
+                "The conditions of a default rule cannot be modified",
+            ));
         }
         if is_default && (i.transforms.is_some() || reset) {
-            return Err(ApiError::m(E::OperationNotPermitted, "A default rule cannot have transforms"));
+            return Err(ApiError::m(
+                E::OperationNotPermitted,
+                "A default rule cannot have transforms",
+            ));
         }
         let f = self.listener_facts(&rec.listener_arn)?;
         let mut rule = rec.rule.clone();
@@ -160,8 +220,16 @@ impl Service<'_> {
         }
         if let Some(a) = &i.actions {
             let ctx = self.action_ctx(&f.lb_arn, &f.lb_type, &f.protocol, f.port, "actions");
-            let n = self.normalize_actions_for(a, &ctx, rec.rule.actions.as_deref().unwrap_or_default())?;
-            let replacing = if is_default { Replacing::ListenerDefaults(&rec.listener_arn) } else { Replacing::Rule(&arn) };
+            let n = self.normalize_actions_for(
+                a,
+                &ctx,
+                rec.rule.actions.as_deref().unwrap_or_default(),
+            )?;
+            let replacing = if is_default {
+                Replacing::ListenerDefaults(&rec.listener_arn)
+            } else {
+                Replacing::Rule(&arn)
+            };
             self.check_unique_tgs(&f.lb_arn, &f.lb_type, &n, replacing)?;
             rule.actions = Some(n);
         }
@@ -173,27 +241,39 @@ impl Service<'_> {
             rule.transforms = None;
         }
         let scope = self.scope_mut()?;
-        scope.rules.get_mut(&arn).ok_or_else(|| rule_not_found(&arn))?.rule = rule.clone();
+        scope
+            .rules
+            .get_mut(&arn)
+            .ok_or_else(|| rule_not_found(&arn))?
+            .rule = rule.clone();
         if is_default && i.actions.is_some() {
             if let Some(l) = scope.listeners.get_mut(&rec.listener_arn) {
                 l.listener.default_actions = rule.actions.clone();
             }
         }
-        Ok(m::ModifyRuleOutput { rules: Some(vec![public_rule(&rule)]) })
+        Ok(m::ModifyRuleOutput {
+            rules: Some(vec![public_rule(&rule)]),
+        })
     }
 
     /// DeleteRule: the default rule can't be deleted.
     pub fn delete_rule_impl(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
         let arn = i.rule_arn.unwrap_or_default();
         if self.rule(&arn)?.rule.is_default == Some(true) {
-            return Err(ApiError::m(E::OperationNotPermitted, "Default rule cannot be deleted"));
+            return Err(ApiError::m(
+                E::OperationNotPermitted,
+                "Default rule cannot be deleted",
+            ));
         }
         self.scope_mut()?.rules.remove(&arn);
         Ok(m::DeleteRuleOutput {})
     }
 
     /// SetRulePriorities: all or nothing; returns the changed rules in request order.
-    pub fn set_rule_priorities_impl(&mut self, i: m::SetRulePrioritiesInput) -> ApiResult<m::SetRulePrioritiesOutput> {
+    pub fn set_rule_priorities_impl(
+        &mut self,
+        i: m::SetRulePrioritiesInput,
+    ) -> ApiResult<m::SetRulePrioritiesOutput> {
         let pairs = i.rule_priorities.unwrap_or_default();
         // (rule ARN, new priority, listener ARN)
         let mut changes: Vec<(String, i32, String)> = Vec::new();
@@ -201,17 +281,27 @@ impl Service<'_> {
             let arn = p.rule_arn.clone().unwrap_or_default();
             let rec = self.rule(&arn)?;
             if rec.rule.is_default == Some(true) {
-                return Err(ApiError::m(E::OperationNotPermitted, "The priority of a default rule cannot be changed"));
+                return Err(ApiError::m(
+                    E::OperationNotPermitted,
+                    "The priority of a default rule cannot be changed",
+                ));
             }
             let priority = p.priority.ok_or_else(|| {
                 ApiError::v("1 validation error detected: Value null at 'rulePriorities.member.priority' failed to satisfy constraint: Member must not be null")
             })?;
             check_priority(priority)?;
             if changes.iter().any(|(a, _, _)| *a == arn) {
-                return Err(ApiError::v(format!("Rule '{arn}' was provided multiple times")));
+                return Err(ApiError::v(format!(
+                    "Rule '{arn}' was provided multiple times"
+                )));
             }
-            if changes.iter().any(|(_, q, l)| *q == priority && *l == rec.listener_arn) {
-                return Err(ApiError::v(format!("Priority '{priority}' was provided multiple times")));
+            if changes
+                .iter()
+                .any(|(_, q, l)| *q == priority && *l == rec.listener_arn)
+            {
+                return Err(ApiError::v(format!(
+                    "Priority '{priority}' was provided multiple times"
+                )));
             }
             changes.push((arn, priority, rec.listener_arn.clone()));
         }
@@ -226,7 +316,10 @@ impl Service<'_> {
                 if r.rule.is_default == Some(true) || changes.iter().any(|(a, _, _)| a == r_arn) {
                     continue;
                 }
-                if let Some(p) = wanted.iter().find(|p| r.rule.priority.as_deref() == Some(p.to_string().as_str())) {
+                if let Some(p) = wanted
+                    .iter()
+                    .find(|p| r.rule.priority.as_deref() == Some(p.to_string().as_str()))
+                {
                     return Err(priority_in_use(*p));
                 }
             }
@@ -234,7 +327,10 @@ impl Service<'_> {
         let scope = self.scope_mut()?;
         let mut out = Vec::with_capacity(changes.len());
         for (arn, p, _) in changes {
-            let rec = scope.rules.get_mut(&arn).ok_or_else(|| rule_not_found(&arn))?;
+            let rec = scope
+                .rules
+                .get_mut(&arn)
+                .ok_or_else(|| rule_not_found(&arn))?;
             rec.rule.priority = Some(p.to_string());
             out.push(public_rule(&rec.rule));
         }
@@ -248,7 +344,11 @@ mod tests {
 
     #[test]
     fn default_rule_sorts_last() {
-        let r = |p: &str, d: bool| m::Rule { priority: Some(p.into()), is_default: Some(d), ..Default::default() };
+        let r = |p: &str, d: bool| m::Rule {
+            priority: Some(p.into()),
+            is_default: Some(d),
+            ..Default::default()
+        };
         let mut v = [r("default", true), r("10", false), r("2", false)];
         v.sort_by_key(priority_key);
         let order: Vec<_> = v.iter().map(|r| r.priority.clone().unwrap()).collect();
@@ -259,6 +359,9 @@ mod tests {
     fn priority_bounds() {
         assert!(check_priority(1).is_ok() && check_priority(50_000).is_ok());
         assert!(check_priority(0).is_err() && check_priority(50_001).is_err());
-        assert_eq!(priority_in_use(7).message(), "Priority '7' is currently in use");
+        assert_eq!(
+            priority_in_use(7).message(),
+            "Priority '7' is currently in use"
+        );
     }
 }

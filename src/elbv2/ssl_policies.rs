@@ -11,7 +11,8 @@ use std::sync::LazyLock;
 const DEFAULT_POLICY: &str = "ELBSecurityPolicy-2016-08";
 
 static POLICIES: LazyLock<Vec<m::SslPolicy>> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("data/ssl_policies.json")).expect("data/ssl_policies.json parses as SslPolicy list")
+    serde_json::from_str(include_str!("data/ssl_policies.json"))
+        .expect("data/ssl_policies.json parses as SslPolicy list")
 });
 
 /// Every policy, in the data file's order.
@@ -37,14 +38,22 @@ pub fn default_policy() -> &'static str {
 /// The policies matching the filters, in data-file order. An unknown name fails the call.
 pub fn select(names: &[String], lb_type: Option<&str>) -> ApiResult<Vec<m::SslPolicy>> {
     if names.iter().any(|n| !exists(n)) {
-        return Err(ApiError::m(E::SSLPolicyNotFound, "One or more ssl policies not found"));
+        return Err(ApiError::m(
+            E::SSLPolicyNotFound,
+            "One or more ssl policies not found",
+        ));
     }
     Ok(POLICIES
         .iter()
         .filter(|p| names.is_empty() || names.iter().any(|n| p.name.as_deref() == Some(n.as_str())))
         .filter(|p| match lb_type {
             None => true,
-            Some(t) => p.supported_load_balancer_types.as_deref().unwrap_or_default().iter().any(|s| s == t),
+            Some(t) => p
+                .supported_load_balancer_types
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .any(|s| s == t),
         })
         .cloned()
         .collect())
@@ -52,11 +61,17 @@ pub fn select(names: &[String], lb_type: Option<&str>) -> ApiResult<Vec<m::SslPo
 
 impl Service<'_> {
     /// `DescribeSSLPolicies`.
-    pub fn describe_ssl_policies_impl(&self, i: m::DescribeSSLPoliciesInput) -> ApiResult<m::DescribeSSLPoliciesOutput> {
+    pub fn describe_ssl_policies_impl(
+        &self,
+        i: m::DescribeSSLPoliciesInput,
+    ) -> ApiResult<m::DescribeSSLPoliciesOutput> {
         let names = i.names.unwrap_or_default();
         let all = select(&names, i.load_balancer_type.as_deref())?;
         let (ssl_policies, next_marker) = page(&all, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeSSLPoliciesOutput { ssl_policies: Some(ssl_policies), next_marker })
+        Ok(m::DescribeSSLPoliciesOutput {
+            ssl_policies: Some(ssl_policies),
+            next_marker,
+        })
     }
 }
 
@@ -71,7 +86,12 @@ mod tests {
             assert!(p.name.as_deref().unwrap().starts_with("ELBSecurityPolicy-"));
             assert!(!p.ssl_protocols.as_deref().unwrap().is_empty());
             assert!(!p.ciphers.as_deref().unwrap().is_empty());
-            assert!(p.ciphers.as_deref().unwrap().iter().all(|c| c.name.is_some() && c.priority.is_some()));
+            assert!(p
+                .ciphers
+                .as_deref()
+                .unwrap()
+                .iter()
+                .all(|c| c.name.is_some() && c.priority.is_some()));
         }
         assert!(exists(default_policy()));
         assert!(!exists("ELBSecurityPolicy-nope"));
@@ -86,6 +106,10 @@ mod tests {
         assert_eq!(err.message(), "One or more ssl policies not found");
         assert_eq!(select(&[], Some("application")).unwrap().len(), all().len());
         assert!(select(&[], Some("gateway")).unwrap().is_empty());
-        assert!(select(&["ELBSecurityPolicy-2016-08".into()], Some("gateway")).unwrap().is_empty());
+        assert!(
+            select(&["ELBSecurityPolicy-2016-08".into()], Some("gateway"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -16,7 +16,10 @@ fn not_found(arn: &str) -> ApiError {
         ArnKind::TargetGroup => tg_not_found(arn),
         ArnKind::Listener => listener_not_found(arn),
         ArnKind::Rule => rule_not_found(arn),
-        ArnKind::TrustStore => ApiError::m(E::TrustStoreNotFound, format!("Trust store '{arn}' not found")),
+        ArnKind::TrustStore => ApiError::m(
+            E::TrustStoreNotFound,
+            format!("Trust store '{arn}' not found"),
+        ),
         ArnKind::Unknown => ApiError::v(format!("'{arn}' is not a valid resource ARN")),
     }
 }
@@ -30,10 +33,15 @@ pub fn check_new(tags: &[m::Tag]) -> ApiResult<Tags> {
             return Err(ApiError::v("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null"));
         }
         if key.starts_with("aws:") {
-            return Err(ApiError::v(format!("Tag key '{key}' cannot start with 'aws:'")));
+            return Err(ApiError::v(format!(
+                "Tag key '{key}' cannot start with 'aws:'"
+            )));
         }
         if out.iter().any(|(k, _)| *k == key) {
-            return Err(ApiError::m(E::DuplicateTagKeys, format!("Tag key '{key}' specified more than once")));
+            return Err(ApiError::m(
+                E::DuplicateTagKeys,
+                format!("Tag key '{key}' specified more than once"),
+            ));
         }
         out.push((key, t.value.clone().unwrap_or_default()));
     }
@@ -61,7 +69,12 @@ pub fn merge(tags: &mut Tags, add: &Tags) -> ApiResult<()> {
 
 /// Tags as the API returns them.
 pub fn to_api(tags: &Tags) -> Vec<m::Tag> {
-    tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()
+    tags.iter()
+        .map(|(k, v)| m::Tag {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
+        .collect()
 }
 
 impl Service<'_> {
@@ -114,8 +127,13 @@ impl Service<'_> {
         let mut out = Vec::new();
         for arn in i.resource_arns.unwrap_or_default() {
             let tags = self.tags_of(&arn)?;
-            out.push(m::TagDescription { resource_arn: Some(arn.clone()), tags: Some(to_api(tags)) });
+            out.push(m::TagDescription {
+                resource_arn: Some(arn.clone()),
+                tags: Some(to_api(tags)),
+            });
         }
-        Ok(m::DescribeTagsOutput { tag_descriptions: Some(out) })
+        Ok(m::DescribeTagsOutput {
+            tag_descriptions: Some(out),
+        })
     }
 }

@@ -18,7 +18,9 @@ const NAME_PATTERN: &str = "(?!.*--)(?!^-)(?!.*-$)^[A-Za-z0-9-]+$";
 /// Checks a target group name with AWS's messages.
 pub fn check_name(name: &str) -> ApiResult<()> {
     if name.chars().count() > 32 {
-        return Err(ApiError::v(format!("Target group name '{name}' cannot be longer than '32' characters")));
+        return Err(ApiError::v(format!(
+            "Target group name '{name}' cannot be longer than '32' characters"
+        )));
     }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         return Err(ApiError::v(format!(
@@ -48,7 +50,10 @@ pub struct HcDefaults {
 }
 
 fn http_matcher(codes: &str) -> Option<m::Matcher> {
-    Some(m::Matcher { http_code: Some(codes.into()), grpc_code: None })
+    Some(m::Matcher {
+        http_code: Some(codes.into()),
+        grpc_code: None,
+    })
 }
 
 fn is_http(p: &str) -> bool {
@@ -58,7 +63,12 @@ fn is_http(p: &str) -> bool {
 /// AWS's health-check defaults for a target group of `protocol` ("" for lambda) and
 /// `target_type`, health-checked with `hc_protocol` (None = that protocol's default) and
 /// protocol version `version` ("" when not HTTP/HTTPS).
-pub fn hc_defaults(protocol: &str, target_type: &str, hc_protocol: Option<&str>, version: &str) -> HcDefaults {
+pub fn hc_defaults(
+    protocol: &str,
+    target_type: &str,
+    hc_protocol: Option<&str>,
+    version: &str,
+) -> HcDefaults {
     if target_type == "lambda" {
         return HcDefaults {
             enabled: false,
@@ -90,7 +100,14 @@ pub fn hc_defaults(protocol: &str, target_type: &str, hc_protocol: Option<&str>,
             timeout: 5,
             healthy: 5,
             unhealthy: 2,
-            matcher: if grpc { Some(m::Matcher { http_code: None, grpc_code: Some("12".into()) }) } else { http_matcher("200") },
+            matcher: if grpc {
+                Some(m::Matcher {
+                    http_code: None,
+                    grpc_code: Some("12".into()),
+                })
+            } else {
+                http_matcher("200")
+            },
         };
     }
     let default_hc = if target_type == "alb" { "HTTP" } else { "TCP" };
@@ -111,7 +128,11 @@ pub fn hc_defaults(protocol: &str, target_type: &str, hc_protocol: Option<&str>,
             timeout: 5,
             healthy: 5,
             unhealthy: 2,
-            matcher: if http_hc { http_matcher("200-399") } else { None },
+            matcher: if http_hc {
+                http_matcher("200-399")
+            } else {
+                None
+            },
         };
     }
     HcDefaults {
@@ -123,7 +144,11 @@ pub fn hc_defaults(protocol: &str, target_type: &str, hc_protocol: Option<&str>,
         timeout: if hc == "HTTP" { 6 } else { 10 },
         healthy: 5,
         unhealthy: 2,
-        matcher: if http_hc { http_matcher("200-399") } else { None },
+        matcher: if http_hc {
+            http_matcher("200-399")
+        } else {
+            None
+        },
     }
 }
 
@@ -168,7 +193,13 @@ fn http_code_range(protocol: &str, target_type: &str) -> (u16, u16) {
 }
 
 /// Validates a matcher for a target group; returns it normalised (empty codes dropped).
-pub fn check_matcher(mt: &m::Matcher, protocol: &str, target_type: &str, version: &str, hc_protocol: Option<&str>) -> ApiResult<m::Matcher> {
+pub fn check_matcher(
+    mt: &m::Matcher,
+    protocol: &str,
+    target_type: &str,
+    version: &str,
+    hc_protocol: Option<&str>,
+) -> ApiResult<m::Matcher> {
     let http = mt.http_code.clone().filter(|s| !s.is_empty());
     let grpc = mt.grpc_code.clone().filter(|s| !s.is_empty());
     if hc_protocol == Some("TCP") {
@@ -190,20 +221,32 @@ pub fn check_matcher(mt: &m::Matcher, protocol: &str, target_type: &str, version
             message: "GrpcCode must be like 0 | 0-99 | 0,1 ...".into(),
         })?;
         if codes.iter().any(|&(_, b)| b > 99) {
-            return Err(ApiError::v(format!("Health check matcher gRPC code '{g}' must be between '0' and '99'")));
+            return Err(ApiError::v(format!(
+                "Health check matcher gRPC code '{g}' must be between '0' and '99'"
+            )));
         }
-        return Ok(m::Matcher { http_code: None, grpc_code: Some(g) });
+        return Ok(m::Matcher {
+            http_code: None,
+            grpc_code: Some(g),
+        });
     }
     if grpc.is_some() {
-        return Err(ApiError::v("A gRPC code matcher can only be used for target groups with the GRPC protocol version"));
+        return Err(ApiError::v(
+            "A gRPC code matcher can only be used for target groups with the GRPC protocol version",
+        ));
     }
     let h = http.ok_or_else(bad)?;
     let codes = parse_codes(&h).ok_or_else(bad)?;
     let (lo, hi) = http_code_range(protocol, target_type);
     if codes.iter().any(|&(a, b)| a < lo || b > hi) {
-        return Err(ApiError::v(format!("Health check matcher HTTP code '{h}' must be between '{lo}' and '{hi}'")));
+        return Err(ApiError::v(format!(
+            "Health check matcher HTTP code '{h}' must be between '{lo}' and '{hi}'"
+        )));
     }
-    Ok(m::Matcher { http_code: Some(h), grpc_code: None })
+    Ok(m::Matcher {
+        http_code: Some(h),
+        grpc_code: None,
+    })
 }
 
 /// The health-check fields a create or modify call may set.
@@ -222,11 +265,19 @@ struct HcReq {
 
 fn check_hc_protocol(protocol: &str, target_type: &str, hc: &str) -> ApiResult<()> {
     if !matches!(hc, "HTTP" | "HTTPS" | "TCP") {
-        return Err(ApiError::v(format!("Health check protocol '{hc}' is not supported")));
+        return Err(ApiError::v(format!(
+            "Health check protocol '{hc}' is not supported"
+        )));
     }
     if hc == "TCP" && (is_http(protocol) || target_type == "lambda") {
-        let what = if target_type == "lambda" { "target type 'lambda'".to_string() } else { format!("the {protocol} protocol") };
-        return Err(ApiError::v(format!("Health check protocol '{hc}' is not supported for target groups with {what}")));
+        let what = if target_type == "lambda" {
+            "target type 'lambda'".to_string()
+        } else {
+            format!("the {protocol} protocol")
+        };
+        return Err(ApiError::v(format!(
+            "Health check protocol '{hc}' is not supported for target groups with {what}"
+        )));
     }
     Ok(())
 }
@@ -235,7 +286,9 @@ fn check_hc_port(port: &str) -> ApiResult<()> {
     if port == "traffic-port" || port.parse::<u16>().is_ok_and(|p| p >= 1) {
         return Ok(());
     }
-    Err(ApiError::v(format!("Health check port '{port}' must be 'traffic-port' or a port number between 1 and 65535")))
+    Err(ApiError::v(format!(
+        "Health check port '{port}' must be 'traffic-port' or a port number between 1 and 65535"
+    )))
 }
 
 /// Applies requested health-check changes to `tg` (whose protocol, target type and version
@@ -265,7 +318,9 @@ fn apply_hc(tg: &mut m::TargetGroup, r: &HcReq) -> ApiResult<()> {
     let hc_tcp = tg.health_check_protocol.as_deref() == Some("TCP");
     if let Some(e) = r.enabled {
         if !e && tt != "lambda" {
-            return Err(ApiError::v(format!("Health check enabled must be true for target groups with target type '{tt}'")));
+            return Err(ApiError::v(format!(
+                "Health check enabled must be true for target groups with target type '{tt}'"
+            )));
         }
         tg.health_check_enabled = Some(e);
     }
@@ -287,56 +342,95 @@ fn apply_hc(tg: &mut m::TargetGroup, r: &HcReq) -> ApiResult<()> {
     }
     if let Some(p) = r.path.as_deref() {
         if hc_tcp {
-            return Err(ApiError::v("Health check path is not supported for health checks with the TCP protocol"));
+            return Err(ApiError::v(
+                "Health check path is not supported for health checks with the TCP protocol",
+            ));
         }
         if !p.starts_with('/') {
-            return Err(ApiError::v("Health check path must begin with a '/' character"));
+            return Err(ApiError::v(
+                "Health check path must begin with a '/' character",
+            ));
         }
         tg.health_check_path = Some(p.to_string());
     }
     if let Some(mt) = &r.matcher {
-        let empty = mt.http_code.as_deref().unwrap_or("").is_empty() && mt.grpc_code.as_deref().unwrap_or("").is_empty();
+        let empty = mt.http_code.as_deref().unwrap_or("").is_empty()
+            && mt.grpc_code.as_deref().unwrap_or("").is_empty();
         if !empty {
-            tg.matcher = Some(check_matcher(mt, &protocol, &tt, &version, tg.health_check_protocol.as_deref())?);
+            tg.matcher = Some(check_matcher(
+                mt,
+                &protocol,
+                &tt,
+                &version,
+                tg.health_check_protocol.as_deref(),
+            )?);
         }
     }
-    let (timeout, interval) = (tg.health_check_timeout_seconds.unwrap_or(0), tg.health_check_interval_seconds.unwrap_or(0));
+    let (timeout, interval) = (
+        tg.health_check_timeout_seconds.unwrap_or(0),
+        tg.health_check_interval_seconds.unwrap_or(0),
+    );
     if timeout > interval {
         return Err(ApiError::v(if is_http(&protocol) {
-            format!("Health check timeout '{timeout}' must be smaller than the interval '{interval}'")
+            format!(
+                "Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
+            )
         } else {
             format!("Health check timeout '{timeout}' must be smaller than or equal to the interval '{interval}'")
         }));
     }
     if timeout == interval && is_http(&protocol) && r.timeout.is_some() && r.interval.is_some() {
-        return Err(ApiError::v(format!("Health check timeout '{timeout}' must be smaller than the interval '{interval}'")));
+        return Err(ApiError::v(format!(
+            "Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
+        )));
     }
     Ok(())
 }
 
 /// The settings that make two CreateTargetGroup calls "identical" (ARN and name aside).
 fn settings_of(tg: &m::TargetGroup) -> m::TargetGroup {
-    m::TargetGroup { target_group_arn: None, target_group_name: None, load_balancer_arns: None, ..tg.clone() }
+    m::TargetGroup {
+        target_group_arn: None,
+        target_group_name: None,
+        load_balancer_arns: None,
+        ..tg.clone()
+    }
 }
 
 fn tg_not_found_any() -> ApiError {
-    ApiError::m(E::TargetGroupNotFound, "One or more target groups not found")
+    ApiError::m(
+        E::TargetGroupNotFound,
+        "One or more target groups not found",
+    )
 }
 
 /// Attributes as the API lists them.
 pub fn attributes_to_api(attrs: &BTreeMap<String, String>) -> Vec<m::TargetGroupAttribute> {
     attrs
         .iter()
-        .map(|(k, v)| m::TargetGroupAttribute { key: Some(k.clone()), value: Some(v.clone()) })
+        .map(|(k, v)| m::TargetGroupAttribute {
+            key: Some(k.clone()),
+            value: Some(v.clone()),
+        })
         .collect()
 }
 
 /// Checks attribute changes for rules that span keys or protocols (AWS's messages), before
 /// [`attributes::modify`] checks keys and value shapes.
-fn check_tg_attribute_changes(tg: &m::TargetGroup, current: &BTreeMap<String, String>, changes: &[(String, String)]) -> ApiResult<()> {
+fn check_tg_attribute_changes(
+    tg: &m::TargetGroup,
+    current: &BTreeMap<String, String>,
+    changes: &[(String, String)],
+) -> ApiResult<()> {
     let protocol = tg.protocol.clone().unwrap_or_default();
     let tt = tg.target_type.clone().unwrap_or_default();
-    let get = |k: &str| changes.iter().rev().find(|(kk, _)| kk == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| {
+        changes
+            .iter()
+            .rev()
+            .find(|(kk, _)| kk == k)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(v) = get("deregistration_delay.timeout_seconds") {
         if tt == "lambda" {
             return Err(ApiError::m(
@@ -351,10 +445,17 @@ fn check_tg_attribute_changes(tg: &m::TargetGroup, current: &BTreeMap<String, St
         }
     }
     let cookie_name = get("stickiness.app_cookie.cookie_name")
-        .or_else(|| current.get("stickiness.app_cookie.cookie_name").map(String::as_str))
+        .or_else(|| {
+            current
+                .get("stickiness.app_cookie.cookie_name")
+                .map(String::as_str)
+        })
         .unwrap_or("");
     if let Some(name) = get("stickiness.app_cookie.cookie_name") {
-        if ["AWSALB", "AWSALBAPP", "AWSALBTG"].iter().any(|p| name.starts_with(p)) {
+        if ["AWSALB", "AWSALBAPP", "AWSALBTG"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
             return Err(ApiError::v(format!(
                 "Application cookie name '{name}' is reserved: names starting with AWSALB, AWSALBAPP or AWSALBTG cannot be used"
             )));
@@ -366,7 +467,9 @@ fn check_tg_attribute_changes(tg: &m::TargetGroup, current: &BTreeMap<String, St
                 return Err(ApiError::v("Target group attribute key 'stickiness.app_cookie.cookie_name' is not recognized"));
             }
             if st != "source_ip_dest_ip_proto" && st != "source_ip_dest_ip" {
-                return Err(ApiError::v(format!("'{st}' must be one of [source_ip_dest_ip_proto, source_ip_dest_ip]")));
+                return Err(ApiError::v(format!(
+                    "'{st}' must be one of [source_ip_dest_ip_proto, source_ip_dest_ip]"
+                )));
             }
         }
         let icr = |msg: String| ApiError::m(E::InvalidConfigurationRequest, msg);
@@ -375,9 +478,16 @@ fn check_tg_attribute_changes(tg: &m::TargetGroup, current: &BTreeMap<String, St
                 return Err(icr(format!("Stickiness type 'source_ip' is not supported for target groups with the {protocol} protocol")));
             }
             "source_ip" if protocol == "TLS" => {
-                return Err(icr("You cannot enable stickiness on target groups with the TLS protocol".into()));
+                return Err(icr(
+                    "You cannot enable stickiness on target groups with the TLS protocol".into(),
+                ));
             }
-            "lb_cookie" if matches!(protocol.as_str(), "TCP" | "TLS" | "UDP" | "TCP_UDP" | "QUIC" | "TCP_QUIC" | "GENEVE") => {
+            "lb_cookie"
+                if matches!(
+                    protocol.as_str(),
+                    "TCP" | "TLS" | "UDP" | "TCP_UDP" | "QUIC" | "TCP_QUIC" | "GENEVE"
+                ) =>
+            {
                 return Err(icr(format!("Stickiness type 'lb_cookie' is not supported for target groups with the {protocol} protocol")));
             }
             "app_cookie" => {
@@ -389,13 +499,18 @@ fn check_tg_attribute_changes(tg: &m::TargetGroup, current: &BTreeMap<String, St
                 }
             }
             "source_ip_dest_ip" | "source_ip_dest_ip_proto" if protocol != "GENEVE" => {
-                return Err(ApiError::v("'Stickiness type' must be one of [app_cookie, lb_cookie, source_ip]"));
+                return Err(ApiError::v(
+                    "'Stickiness type' must be one of [app_cookie, lb_cookie, source_ip]",
+                ));
             }
             _ => {}
         }
     }
     if get("stickiness.enabled") == Some("true") && protocol == "TLS" {
-        return Err(ApiError::m(E::InvalidConfigurationRequest, "You cannot enable stickiness on target groups with the TLS protocol"));
+        return Err(ApiError::m(
+            E::InvalidConfigurationRequest,
+            "You cannot enable stickiness on target groups with the TLS protocol",
+        ));
     }
     Ok(())
 }
@@ -404,33 +519,56 @@ impl Service<'_> {
     /// A stored target group as the API shows it, with `LoadBalancerArns` computed live.
     pub fn tg_view(&self, tg: &m::TargetGroup) -> m::TargetGroup {
         let arn = tg.target_group_arn.clone().unwrap_or_default();
-        m::TargetGroup { load_balancer_arns: Some(self.lbs_using_tg(&arn)), ..tg.clone() }
+        m::TargetGroup {
+            load_balancer_arns: Some(self.lbs_using_tg(&arn)),
+            ..tg.clone()
+        }
     }
 
     /// Whether any listener default action or rule action references the target group
     /// (whether or not its load balancer still exists).
     pub fn tg_referenced(&self, tg_arn: &str) -> bool {
         let s = self.scope();
-        s.listeners.values().any(|l| actions_use_tg(l.listener.default_actions.as_deref().unwrap_or_default(), tg_arn))
-            || s.rules.values().any(|r| actions_use_tg(r.rule.actions.as_deref().unwrap_or_default(), tg_arn))
+        s.listeners.values().any(|l| {
+            actions_use_tg(
+                l.listener.default_actions.as_deref().unwrap_or_default(),
+                tg_arn,
+            )
+        }) || s
+            .rules
+            .values()
+            .any(|r| actions_use_tg(r.rule.actions.as_deref().unwrap_or_default(), tg_arn))
     }
 
     /// CreateTargetGroup.
-    pub fn create_target_group_impl(&mut self, i: m::CreateTargetGroupInput) -> ApiResult<m::CreateTargetGroupOutput> {
+    pub fn create_target_group_impl(
+        &mut self,
+        i: m::CreateTargetGroupInput,
+    ) -> ApiResult<m::CreateTargetGroupOutput> {
         let name = i.name.clone().unwrap_or_default();
         check_name(&name)?;
         let target_type = i.target_type.clone().unwrap_or_else(|| "instance".into());
         let given = |s: &Option<String>| s.as_deref().is_some_and(|v| !v.is_empty());
-        let version = i.protocol_version.as_deref().filter(|v| !v.is_empty()).map(|v| v.to_ascii_uppercase());
+        let version = i
+            .protocol_version
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.to_ascii_uppercase());
         let (protocol, port, vpc_id) = if target_type == "lambda" {
             if i.protocol.is_some() {
-                return Err(ApiError::v("Protocol cannot be specified for target groups with target type 'lambda'"));
+                return Err(ApiError::v(
+                    "Protocol cannot be specified for target groups with target type 'lambda'",
+                ));
             }
             if i.port.is_some() {
-                return Err(ApiError::v("Port cannot be specified for target groups with target type 'lambda'"));
+                return Err(ApiError::v(
+                    "Port cannot be specified for target groups with target type 'lambda'",
+                ));
             }
             if i.vpc_id.is_some() {
-                return Err(ApiError::v("VPC ID cannot be specified for target groups with target type 'lambda'"));
+                return Err(ApiError::v(
+                    "VPC ID cannot be specified for target groups with target type 'lambda'",
+                ));
             }
             if version.is_some() {
                 return Err(ApiError::v("Protocol version cannot be specified for target groups with target type 'lambda'"));
@@ -450,20 +588,30 @@ impl Service<'_> {
         };
         let p = protocol.clone().unwrap_or_default();
         if target_type == "alb" && p != "TCP" {
-            return Err(ApiError::v(format!("Target group protocol '{p}' is not supported for target type 'alb'; use 'TCP'")));
+            return Err(ApiError::v(format!(
+                "Target group protocol '{p}' is not supported for target type 'alb'; use 'TCP'"
+            )));
         }
         if p == "GENEVE" && port != Some(6081) {
-            return Err(ApiError::v("The port for target groups with the GENEVE protocol must be 6081"));
+            return Err(ApiError::v(
+                "The port for target groups with the GENEVE protocol must be 6081",
+            ));
         }
         if let Some(v) = &version {
             if !is_http(&p) {
                 return Err(ApiError::v(format!("Protocol version can only be specified for target groups with the HTTP or HTTPS protocol, not '{p}'")));
             }
             if !matches!(v.as_str(), "HTTP1" | "HTTP2" | "GRPC") {
-                return Err(ApiError::v(format!("Protocol version '{v}' is not supported; use HTTP1, HTTP2 or GRPC")));
+                return Err(ApiError::v(format!(
+                    "Protocol version '{v}' is not supported; use HTTP1, HTTP2 or GRPC"
+                )));
             }
         }
-        let version = if is_http(&p) { Some(version.unwrap_or_else(|| "HTTP1".into())) } else { None };
+        let version = if is_http(&p) {
+            Some(version.unwrap_or_else(|| "HTTP1".into()))
+        } else {
+            None
+        };
         let vstr = version.clone().unwrap_or_default();
         let hc_req = HcReq {
             enabled: i.health_check_enabled,
@@ -502,10 +650,17 @@ impl Service<'_> {
         };
         apply_hc(&mut tg, &hc_req)?;
         let new_tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
-        let existing = self.scope().target_groups.values().find(|r| r.tg.target_group_name.as_deref() == Some(name.as_str())).map(|r| r.tg.clone());
+        let existing = self
+            .scope()
+            .target_groups
+            .values()
+            .find(|r| r.tg.target_group_name.as_deref() == Some(name.as_str()))
+            .map(|r| r.tg.clone());
         if let Some(ex) = existing {
             if settings_of(&ex) == settings_of(&tg) {
-                return Ok(m::CreateTargetGroupOutput { target_groups: Some(vec![self.tg_view(&ex)]) });
+                return Ok(m::CreateTargetGroupOutput {
+                    target_groups: Some(vec![self.tg_view(&ex)]),
+                });
             }
             return Err(ApiError::m(
                 E::DuplicateTargetGroupName,
@@ -514,26 +669,53 @@ impl Service<'_> {
         }
         let limit = super::limits::quota(&self.ctx.config, "target-groups");
         if self.scope().target_groups.len() as i64 >= limit {
-            return Err(ApiError::m(E::TooManyTargetGroups, "You have reached the maximum number of target groups allowed for your account"));
+            return Err(ApiError::m(
+                E::TooManyTargetGroups,
+                "You have reached the maximum number of target groups allowed for your account",
+            ));
         }
-        let tg_arn = arn::arn(&self.ctx.region, &self.ctx.account, &format!("targetgroup/{name}/{}", arn::new_id()));
+        let tg_arn = arn::arn(
+            &self.ctx.region,
+            &self.ctx.account,
+            &format!("targetgroup/{name}/{}", arn::new_id()),
+        );
         tg.target_group_arn = Some(tg_arn.clone());
         let attributes = attributes::tg_defaults(&p, &target_type);
         let scope = self.scope_mut()?;
         let seq = scope.seq();
         scope.target_groups.insert(
             tg_arn,
-            TargetGroupRec { tg: tg.clone(), attributes, tags: new_tags, targets: Vec::new(), draining: Vec::new(), seq },
+            TargetGroupRec {
+                tg: tg.clone(),
+                attributes,
+                tags: new_tags,
+                targets: Vec::new(),
+                draining: Vec::new(),
+                seq,
+            },
         );
-        Ok(m::CreateTargetGroupOutput { target_groups: Some(vec![m::TargetGroup { load_balancer_arns: Some(Vec::new()), ..tg }]) })
+        Ok(m::CreateTargetGroupOutput {
+            target_groups: Some(vec![m::TargetGroup {
+                load_balancer_arns: Some(Vec::new()),
+                ..tg
+            }]),
+        })
     }
 
     /// DescribeTargetGroups: by load balancer, ARNs or names (at most one), in creation order.
-    pub fn describe_target_groups_impl(&self, i: m::DescribeTargetGroupsInput) -> ApiResult<m::DescribeTargetGroupsOutput> {
+    pub fn describe_target_groups_impl(
+        &self,
+        i: m::DescribeTargetGroupsInput,
+    ) -> ApiResult<m::DescribeTargetGroupsOutput> {
         let names = i.names.unwrap_or_default();
         let arns = i.target_group_arns.unwrap_or_default();
         let lb = i.load_balancer_arn.filter(|s| !s.is_empty());
-        if [!names.is_empty(), !arns.is_empty(), lb.is_some()].iter().filter(|b| **b).count() > 1 {
+        if [!names.is_empty(), !arns.is_empty(), lb.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count()
+            > 1
+        {
             return Err(ApiError::v("Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time"));
         }
         let mut all: Vec<&TargetGroupRec> = self.scope().target_groups.values().collect();
@@ -541,29 +723,55 @@ impl Service<'_> {
         let selected: Vec<&TargetGroupRec> = if let Some(lb) = &lb {
             self.lb(lb)?;
             all.into_iter()
-                .filter(|r| self.lbs_using_tg(r.tg.target_group_arn.as_deref().unwrap_or_default()).iter().any(|a| a == lb))
+                .filter(|r| {
+                    self.lbs_using_tg(r.tg.target_group_arn.as_deref().unwrap_or_default())
+                        .iter()
+                        .any(|a| a == lb)
+                })
                 .collect()
         } else if !arns.is_empty() {
             if arns.iter().any(|a| !self.scope().target_groups.contains(a)) {
                 return Err(tg_not_found_any());
             }
-            all.into_iter().filter(|r| arns.iter().any(|a| Some(a.as_str()) == r.tg.target_group_arn.as_deref())).collect()
+            all.into_iter()
+                .filter(|r| {
+                    arns.iter()
+                        .any(|a| Some(a.as_str()) == r.tg.target_group_arn.as_deref())
+                })
+                .collect()
         } else if !names.is_empty() {
-            let has = |n: &str| self.scope().target_groups.values().any(|r| r.tg.target_group_name.as_deref() == Some(n));
+            let has = |n: &str| {
+                self.scope()
+                    .target_groups
+                    .values()
+                    .any(|r| r.tg.target_group_name.as_deref() == Some(n))
+            };
             if names.iter().any(|n| !has(n)) {
                 return Err(tg_not_found_any());
             }
-            all.into_iter().filter(|r| names.iter().any(|n| Some(n.as_str()) == r.tg.target_group_name.as_deref())).collect()
+            all.into_iter()
+                .filter(|r| {
+                    names
+                        .iter()
+                        .any(|n| Some(n.as_str()) == r.tg.target_group_name.as_deref())
+                })
+                .collect()
         } else {
             all
         };
         let views: Vec<m::TargetGroup> = selected.iter().map(|r| self.tg_view(&r.tg)).collect();
         let (items, next) = page(&views, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeTargetGroupsOutput { target_groups: Some(items), next_marker: next })
+        Ok(m::DescribeTargetGroupsOutput {
+            target_groups: Some(items),
+            next_marker: next,
+        })
     }
 
     /// ModifyTargetGroup: health-check settings only.
-    pub fn modify_target_group_impl(&mut self, i: m::ModifyTargetGroupInput) -> ApiResult<m::ModifyTargetGroupOutput> {
+    pub fn modify_target_group_impl(
+        &mut self,
+        i: m::ModifyTargetGroupInput,
+    ) -> ApiResult<m::ModifyTargetGroupOutput> {
         let arn = i.target_group_arn.clone().unwrap_or_default();
         let mut tg = self.tg(&arn)?.tg.clone();
         let req = HcReq {
@@ -579,14 +787,23 @@ impl Service<'_> {
         };
         apply_hc(&mut tg, &req)?;
         let now = self.ctx.now_ms;
-        let rec = self.scope_mut()?.target_groups.get_mut(&arn).ok_or_else(|| super::lookup::tg_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .target_groups
+            .get_mut(&arn)
+            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
         rec.tg = tg.clone();
         rec.draining.retain(|d| d.until_ms > now);
-        Ok(m::ModifyTargetGroupOutput { target_groups: Some(vec![self.tg_view(&tg)]) })
+        Ok(m::ModifyTargetGroupOutput {
+            target_groups: Some(vec![self.tg_view(&tg)]),
+        })
     }
 
     /// DeleteTargetGroup: an unknown ARN succeeds; one referenced by an action is in use.
-    pub fn delete_target_group_impl(&mut self, i: m::DeleteTargetGroupInput) -> ApiResult<m::DeleteTargetGroupOutput> {
+    pub fn delete_target_group_impl(
+        &mut self,
+        i: m::DeleteTargetGroupInput,
+    ) -> ApiResult<m::DeleteTargetGroupOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
         if !self.scope().target_groups.contains(&arn) {
             return Ok(m::DeleteTargetGroupOutput {});
@@ -602,13 +819,21 @@ impl Service<'_> {
     }
 
     /// DescribeTargetGroupAttributes.
-    pub fn describe_target_group_attributes_impl(&self, i: m::DescribeTargetGroupAttributesInput) -> ApiResult<m::DescribeTargetGroupAttributesOutput> {
+    pub fn describe_target_group_attributes_impl(
+        &self,
+        i: m::DescribeTargetGroupAttributesInput,
+    ) -> ApiResult<m::DescribeTargetGroupAttributesOutput> {
         let rec = self.tg(i.target_group_arn.as_deref().unwrap_or_default())?;
-        Ok(m::DescribeTargetGroupAttributesOutput { attributes: Some(attributes_to_api(&rec.attributes)) })
+        Ok(m::DescribeTargetGroupAttributesOutput {
+            attributes: Some(attributes_to_api(&rec.attributes)),
+        })
     }
 
     /// ModifyTargetGroupAttributes: validates every pair first; returns the full set, as AWS does.
-    pub fn modify_target_group_attributes_impl(&mut self, i: m::ModifyTargetGroupAttributesInput) -> ApiResult<m::ModifyTargetGroupAttributesOutput> {
+    pub fn modify_target_group_attributes_impl(
+        &mut self,
+        i: m::ModifyTargetGroupAttributesInput,
+    ) -> ApiResult<m::ModifyTargetGroupAttributesOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
         let rec = self.tg(&arn)?;
         let changes: Vec<(String, String)> = i
@@ -622,10 +847,16 @@ impl Service<'_> {
         let mut attrs = rec.attributes.clone();
         attributes::modify(Owner::TargetGroup, &mut attrs, &protocol, &changes)?;
         let now = self.ctx.now_ms;
-        let rec = self.scope_mut()?.target_groups.get_mut(&arn).ok_or_else(|| super::lookup::tg_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .target_groups
+            .get_mut(&arn)
+            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
         rec.attributes = attrs.clone();
         rec.draining.retain(|d| d.until_ms > now);
-        Ok(m::ModifyTargetGroupAttributesOutput { attributes: Some(attributes_to_api(&attrs)) })
+        Ok(m::ModifyTargetGroupAttributesOutput {
+            attributes: Some(attributes_to_api(&attrs)),
+        })
     }
 }
 
@@ -640,27 +871,67 @@ mod tests {
     #[test]
     fn defaults_follow_protocol_and_target_type() {
         let h = hc_defaults("HTTP", "instance", None, "HTTP1");
-        assert_eq!((h.protocol, h.path, h.interval, h.timeout, h.healthy, h.unhealthy), (Some("HTTP"), Some("/"), 30, 5, 5, 2));
+        assert_eq!(
+            (
+                h.protocol,
+                h.path,
+                h.interval,
+                h.timeout,
+                h.healthy,
+                h.unhealthy
+            ),
+            (Some("HTTP"), Some("/"), 30, 5, 5, 2)
+        );
         assert_eq!(h.matcher, hm("200"));
         assert_eq!(h.port, Some("traffic-port"));
-        assert_eq!(hc_defaults("HTTPS", "ip", None, "HTTP1").protocol, Some("HTTPS"));
+        assert_eq!(
+            hc_defaults("HTTPS", "ip", None, "HTTP1").protocol,
+            Some("HTTPS")
+        );
         let g = hc_defaults("HTTP", "ip", None, "GRPC");
         assert_eq!(g.path, Some("/AWS.ALB/healthcheck"));
         assert_eq!(g.matcher.unwrap().grpc_code.as_deref(), Some("12"));
         for p in ["TCP", "TLS", "UDP", "TCP_UDP"] {
             let t = hc_defaults(p, "instance", None, "");
-            assert_eq!((t.protocol, t.path, t.interval, t.timeout, t.healthy, t.unhealthy), (Some("TCP"), None, 30, 10, 5, 2));
+            assert_eq!(
+                (
+                    t.protocol,
+                    t.path,
+                    t.interval,
+                    t.timeout,
+                    t.healthy,
+                    t.unhealthy
+                ),
+                (Some("TCP"), None, 30, 10, 5, 2)
+            );
             assert_eq!(t.matcher, None);
         }
         let n = hc_defaults("TCP", "ip", Some("HTTP"), "");
         assert_eq!((n.path, n.timeout), (Some("/"), 6));
         assert_eq!(n.matcher, hm("200-399"));
         let gw = hc_defaults("GENEVE", "ip", None, "");
-        assert_eq!((gw.protocol, gw.port, gw.interval, gw.timeout), (Some("TCP"), Some("80"), 10, 5));
+        assert_eq!(
+            (gw.protocol, gw.port, gw.interval, gw.timeout),
+            (Some("TCP"), Some("80"), 10, 5)
+        );
         let l = hc_defaults("", "lambda", None, "");
-        assert_eq!((l.enabled, l.protocol, l.interval, l.timeout, l.healthy, l.unhealthy, l.path), (false, None, 35, 30, 5, 5, Some("/")));
+        assert_eq!(
+            (
+                l.enabled,
+                l.protocol,
+                l.interval,
+                l.timeout,
+                l.healthy,
+                l.unhealthy,
+                l.path
+            ),
+            (false, None, 35, 30, 5, 5, Some("/"))
+        );
         let a = hc_defaults("TCP", "alb", None, "");
-        assert_eq!((a.protocol, a.path, a.timeout), (Some("HTTP"), Some("/"), 6));
+        assert_eq!(
+            (a.protocol, a.path, a.timeout),
+            (Some("HTTP"), Some("/"), 6)
+        );
         assert_eq!(a.matcher, hm("200-399"));
     }
 
@@ -668,13 +939,19 @@ mod tests {
     fn matcher_syntax_and_ranges() {
         assert_eq!(parse_codes("200"), Some(vec![(200, 200)]));
         assert_eq!(parse_codes("200-399"), Some(vec![(200, 399)]));
-        assert_eq!(parse_codes("200,201,300-302"), Some(vec![(200, 200), (201, 201), (300, 302)]));
+        assert_eq!(
+            parse_codes("200,201,300-302"),
+            Some(vec![(200, 200), (201, 201), (300, 302)])
+        );
         for bad in ["", "abc", "200-", "-200", "300-200", "200,,201", "2000"] {
             assert_eq!(parse_codes(bad), None, "{bad}");
         }
         let c = parse_codes("200,300-302").unwrap();
         assert!(codes_match(&c, 301) && !codes_match(&c, 303) && !codes_match(&c, 201));
-        let mt = |s: &str| m::Matcher { http_code: Some(s.into()), grpc_code: None };
+        let mt = |s: &str| m::Matcher {
+            http_code: Some(s.into()),
+            grpc_code: None,
+        };
         assert!(check_matcher(&mt("200-499"), "HTTP", "ip", "HTTP1", Some("HTTP")).is_ok());
         assert!(check_matcher(&mt("200-500"), "HTTP", "ip", "HTTP1", Some("HTTP")).is_err());
         assert!(check_matcher(&mt("200-599"), "TCP", "ip", "", Some("HTTP")).is_ok());
@@ -682,7 +959,10 @@ mod tests {
         let e = check_matcher(&mt("2x"), "HTTP", "ip", "HTTP1", Some("HTTP")).unwrap_err();
         assert_eq!(e.code(), "InvalidParameterValue");
         assert!(check_matcher(&mt("200"), "TCP", "ip", "", Some("TCP")).is_err());
-        let g = m::Matcher { http_code: None, grpc_code: Some("0-99".into()) };
+        let g = m::Matcher {
+            http_code: None,
+            grpc_code: Some("0-99".into()),
+        };
         assert!(check_matcher(&g, "HTTP", "ip", "GRPC", Some("HTTP")).is_ok());
         assert!(check_matcher(&g, "HTTP", "ip", "HTTP1", Some("HTTP")).is_err());
     }
@@ -691,15 +971,32 @@ mod tests {
     fn names_follow_aws_rules() {
         assert!(check_name("my-tg-1").is_ok());
         assert!(check_name(&"a".repeat(32)).is_ok());
-        assert!(check_name(&"a".repeat(33)).unwrap_err().message().contains("cannot be longer than '32'"));
-        assert!(check_name("my_tg").unwrap_err().message().contains("alphanumeric"));
+        assert!(check_name(&"a".repeat(33))
+            .unwrap_err()
+            .message()
+            .contains("cannot be longer than '32'"));
+        assert!(check_name("my_tg")
+            .unwrap_err()
+            .message()
+            .contains("alphanumeric"));
         for n in ["-name", "name-", "Na--me"] {
-            assert!(check_name(n).unwrap_err().message().starts_with("1 validation error detected"), "{n}");
+            assert!(
+                check_name(n)
+                    .unwrap_err()
+                    .message()
+                    .starts_with("1 validation error detected"),
+                "{n}"
+            );
         }
     }
 
     fn tg(protocol: &str, tt: &str) -> m::TargetGroup {
-        let d = hc_defaults(protocol, tt, None, if is_http(protocol) { "HTTP1" } else { "" });
+        let d = hc_defaults(
+            protocol,
+            tt,
+            None,
+            if is_http(protocol) { "HTTP1" } else { "" },
+        );
         m::TargetGroup {
             protocol: Some(protocol.into()),
             target_type: Some(tt.into()),
@@ -716,25 +1013,67 @@ mod tests {
     #[test]
     fn timeout_must_fit_interval() {
         let mut t = tg("HTTP", "ip");
-        let r = HcReq { interval: Some(10), timeout: Some(10), ..Default::default() };
-        assert!(apply_hc(&mut t, &r).unwrap_err().message().contains("must be smaller than the interval '10'"));
+        let r = HcReq {
+            interval: Some(10),
+            timeout: Some(10),
+            ..Default::default()
+        };
+        assert!(apply_hc(&mut t, &r)
+            .unwrap_err()
+            .message()
+            .contains("must be smaller than the interval '10'"));
         let mut t = tg("TCP", "ip");
         assert!(apply_hc(&mut t, &r).is_ok());
-        let r = HcReq { interval: Some(10), timeout: Some(11), ..Default::default() };
-        assert!(apply_hc(&mut t, &r).unwrap_err().message().contains("smaller than or equal to"));
+        let r = HcReq {
+            interval: Some(10),
+            timeout: Some(11),
+            ..Default::default()
+        };
+        assert!(apply_hc(&mut t, &r)
+            .unwrap_err()
+            .message()
+            .contains("smaller than or equal to"));
     }
 
     #[test]
     fn switching_health_check_protocol_fills_or_clears_http_fields() {
         let mut t = tg("TCP", "ip");
-        apply_hc(&mut t, &HcReq { protocol: Some("HTTP".into()), ..Default::default() }).unwrap();
+        apply_hc(
+            &mut t,
+            &HcReq {
+                protocol: Some("HTTP".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!(t.health_check_path.as_deref(), Some("/"));
         assert_eq!(t.matcher, hm("200-399"));
-        apply_hc(&mut t, &HcReq { protocol: Some("TCP".into()), ..Default::default() }).unwrap();
+        apply_hc(
+            &mut t,
+            &HcReq {
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         assert_eq!((t.health_check_path, t.matcher), (None, None));
         let mut h = tg("HTTP", "ip");
-        assert!(apply_hc(&mut h, &HcReq { protocol: Some("TCP".into()), ..Default::default() }).is_err());
-        assert!(apply_hc(&mut h, &HcReq { enabled: Some(false), ..Default::default() }).is_err());
+        assert!(apply_hc(
+            &mut h,
+            &HcReq {
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }
+        )
+        .is_err());
+        assert!(apply_hc(
+            &mut h,
+            &HcReq {
+                enabled: Some(false),
+                ..Default::default()
+            }
+        )
+        .is_err());
     }
 
     #[test]
@@ -742,14 +1081,32 @@ mod tests {
         let cur = attributes::tg_defaults("HTTP", "instance");
         let ch = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
         let http = tg("HTTP", "instance");
-        let e = check_tg_attribute_changes(&http, &cur, &ch("stickiness.type", "app_cookie")).unwrap_err();
+        let e = check_tg_attribute_changes(&http, &cur, &ch("stickiness.type", "app_cookie"))
+            .unwrap_err();
         assert_eq!(e.code(), "InvalidConfigurationRequest");
         let mut both = ch("stickiness.type", "app_cookie");
         both.push(("stickiness.app_cookie.cookie_name".into(), "sid".into()));
         assert!(check_tg_attribute_changes(&http, &cur, &both).is_ok());
-        assert!(check_tg_attribute_changes(&http, &cur, &ch("stickiness.type", "source_ip")).is_err());
-        assert!(check_tg_attribute_changes(&tg("TCP", "ip"), &cur, &ch("stickiness.type", "lb_cookie")).is_err());
-        assert!(check_tg_attribute_changes(&http, &cur, &ch("deregistration_delay.timeout_seconds", "3601")).is_err());
-        assert!(check_tg_attribute_changes(&http, &cur, &ch("deregistration_delay.timeout_seconds", "0")).is_ok());
+        assert!(
+            check_tg_attribute_changes(&http, &cur, &ch("stickiness.type", "source_ip")).is_err()
+        );
+        assert!(check_tg_attribute_changes(
+            &tg("TCP", "ip"),
+            &cur,
+            &ch("stickiness.type", "lb_cookie")
+        )
+        .is_err());
+        assert!(check_tg_attribute_changes(
+            &http,
+            &cur,
+            &ch("deregistration_delay.timeout_seconds", "3601")
+        )
+        .is_err());
+        assert!(check_tg_attribute_changes(
+            &http,
+            &cur,
+            &ch("deregistration_delay.timeout_seconds", "0")
+        )
+        .is_ok());
     }
 }

@@ -18,7 +18,9 @@ pub fn not_in_use() -> Health {
     Health {
         state: "unused",
         reason: Some("Target.NotInUse"),
-        description: Some("Target group is not configured to receive traffic from the load balancer".into()),
+        description: Some(
+            "Target group is not configured to receive traffic from the load balancer".into(),
+        ),
     }
 }
 /// `Elb.RegistrationInProgress`: registered, no health check has started yet.
@@ -31,7 +33,11 @@ pub fn registration_in_progress() -> Health {
 }
 /// `Target.HealthCheckDisabled`.
 pub fn health_check_disabled() -> Health {
-    Health { state: "unavailable", reason: Some("Target.HealthCheckDisabled"), description: Some("Health checks are disabled".into()) }
+    Health {
+        state: "unavailable",
+        reason: Some("Target.HealthCheckDisabled"),
+        description: Some("Health checks are disabled".into()),
+    }
 }
 /// `Target.DeregistrationInProgress`.
 pub fn deregistration_in_progress() -> Health {
@@ -67,29 +73,43 @@ pub fn check_target_id(target_type: &str, ip_type: &str, id: &str) -> ApiResult<
     let invalid = |msg: String| ApiError::m(E::InvalidTarget, msg);
     match target_type {
         "ip" => {
-            let ip: IpAddr = id.parse().map_err(|_| invalid(format!("The IP address '{id}' is not a valid IP address")))?;
+            let ip: IpAddr = id
+                .parse()
+                .map_err(|_| invalid(format!("The IP address '{id}' is not a valid IP address")))?;
             if ip_type == "ipv6" && !ip.is_ipv6() {
-                return Err(invalid(format!("The IP address '{id}' is not a valid IPv6 address")));
+                return Err(invalid(format!(
+                    "The IP address '{id}' is not a valid IPv6 address"
+                )));
             }
             if ip_type != "ipv6" && !ip.is_ipv4() {
-                return Err(invalid(format!("The IP address '{id}' is not a valid IPv4 address")));
+                return Err(invalid(format!(
+                    "The IP address '{id}' is not a valid IPv4 address"
+                )));
             }
         }
         "lambda" => {
-            let ok = id.starts_with("arn:") && id.split(':').nth(2) == Some("lambda") && id.contains(":function:");
+            let ok = id.starts_with("arn:")
+                && id.split(':').nth(2) == Some("lambda")
+                && id.contains(":function:");
             if !ok {
-                return Err(invalid(format!("The target '{id}' is not a valid Lambda function ARN")));
+                return Err(invalid(format!(
+                    "The target '{id}' is not a valid Lambda function ARN"
+                )));
             }
         }
         "alb" => {
             if kind_of(id) != ArnKind::LoadBalancer || !id.contains(":loadbalancer/app/") {
-                return Err(invalid(format!("The target '{id}' is not a valid Application Load Balancer ARN")));
+                return Err(invalid(format!(
+                    "The target '{id}' is not a valid Application Load Balancer ARN"
+                )));
             }
         }
         _ => {
             let rest = id.strip_prefix("i-").unwrap_or("");
             if rest.is_empty() || !rest.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(invalid(format!("The following targets are not valid instance IDs: '{id}'")));
+                return Err(invalid(format!(
+                    "The following targets are not valid instance IDs: '{id}'"
+                )));
             }
         }
     }
@@ -107,10 +127,17 @@ fn target_api(t: &TargetRec, lambda: bool) -> m::TargetDescription {
 
 impl Service<'_> {
     /// RegisterTargets: re-registering is a no-op; a draining target comes back.
-    pub fn register_targets_impl(&mut self, i: m::RegisterTargetsInput) -> ApiResult<m::RegisterTargetsOutput> {
+    pub fn register_targets_impl(
+        &mut self,
+        i: m::RegisterTargetsInput,
+    ) -> ApiResult<m::RegisterTargetsOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
         let rec = self.tg(&arn)?;
-        let tt = rec.tg.target_type.clone().unwrap_or_else(|| "instance".into());
+        let tt = rec
+            .tg
+            .target_type
+            .clone()
+            .unwrap_or_else(|| "instance".into());
         let ip_type = rec.tg.ip_address_type.clone().unwrap_or_default();
         let tg_port = rec.tg.port.unwrap_or(0);
         let lambda = tt == "lambda";
@@ -119,15 +146,23 @@ impl Service<'_> {
         for t in i.targets.unwrap_or_default() {
             let id = t.id.unwrap_or_default();
             if id.is_empty() {
-                return Err(ApiError::m(E::InvalidTarget, "A target ID must be specified"));
+                return Err(ApiError::m(
+                    E::InvalidTarget,
+                    "A target ID must be specified",
+                ));
             }
             check_target_id(&tt, &ip_type, &id)?;
             if tt == "alb" && !self.scope().load_balancers.contains(&id) {
-                return Err(ApiError::m(E::InvalidTarget, format!("The load balancer '{id}' does not exist")));
+                return Err(ApiError::m(
+                    E::InvalidTarget,
+                    format!("The load balancer '{id}' does not exist"),
+                ));
             }
             let port = if lambda { 0 } else { t.port.unwrap_or(tg_port) };
             if !lambda && !(1..=65535).contains(&port) {
-                return Err(ApiError::v(format!("Port '{port}' must be between 1 and 65535")));
+                return Err(ApiError::v(format!(
+                    "Port '{port}' must be between 1 and 65535"
+                )));
             }
             if !wanted.iter().any(|w| w.id == id && w.port == port) {
                 wanted.push(TargetRec {
@@ -139,32 +174,51 @@ impl Service<'_> {
                 });
             }
         }
-        let limit = self.ctx.config.quotas.get("targets-per-target-group").copied().unwrap_or(DEFAULT_TARGETS_QUOTA);
-        let rec = self.scope_mut()?.target_groups.get_mut(&arn).ok_or_else(|| super::lookup::tg_not_found(&arn))?;
+        let limit = self
+            .ctx
+            .config
+            .quotas
+            .get("targets-per-target-group")
+            .copied()
+            .unwrap_or(DEFAULT_TARGETS_QUOTA);
+        let rec = self
+            .scope_mut()?
+            .target_groups
+            .get_mut(&arn)
+            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
         rec.draining.retain(|d| d.until_ms > now);
         for w in wanted {
             if rec.targets.iter().any(|t| t.id == w.id && t.port == w.port) {
                 continue;
             }
-            rec.draining.retain(|d| !(d.target.id == w.id && d.target.port == w.port));
+            rec.draining
+                .retain(|d| !(d.target.id == w.id && d.target.port == w.port));
             rec.targets.push(w);
         }
         let single = lambda || tt == "alb";
         if single && rec.targets.len() > 1 {
             return Err(ApiError::m(
                 E::TooManyTargets,
-                format!("A target group with target type '{tt}' can have only one registered target"),
+                format!(
+                    "A target group with target type '{tt}' can have only one registered target"
+                ),
             ));
         }
         if rec.targets.len() as i64 > limit {
-            return Err(ApiError::m(E::TooManyTargets, "You've reached the limit on the number of targets per target group"));
+            return Err(ApiError::m(
+                E::TooManyTargets,
+                "You've reached the limit on the number of targets per target group",
+            ));
         }
         Ok(m::RegisterTargetsOutput {})
     }
 
     /// DeregisterTargets: unknown targets succeed. A target of a group in use drains for
     /// `deregistration_delay.timeout_seconds` × the health time scale; otherwise it is gone.
-    pub fn deregister_targets_impl(&mut self, i: m::DeregisterTargetsInput) -> ApiResult<m::DeregisterTargetsOutput> {
+    pub fn deregister_targets_impl(
+        &mut self,
+        i: m::DeregisterTargetsInput,
+    ) -> ApiResult<m::DeregisterTargetsOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
         let rec = self.tg(&arn)?;
         let lambda = rec.tg.target_type.as_deref() == Some("lambda");
@@ -178,25 +232,40 @@ impl Service<'_> {
         let now = self.ctx.now_ms;
         let until = now + (delay_s * 1000.0 * self.ctx.config.health_time_scale).round() as i64;
         let drain = in_use && until > now;
-        let rec = self.scope_mut()?.target_groups.get_mut(&arn).ok_or_else(|| super::lookup::tg_not_found(&arn))?;
+        let rec = self
+            .scope_mut()?
+            .target_groups
+            .get_mut(&arn)
+            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
         rec.draining.retain(|d| d.until_ms > now);
         for t in i.targets.unwrap_or_default() {
             let id = t.id.unwrap_or_default();
             let port = if lambda { 0 } else { t.port.unwrap_or(tg_port) };
-            let Some(pos) = rec.targets.iter().position(|r| r.id == id && r.port == port) else {
+            let Some(pos) = rec
+                .targets
+                .iter()
+                .position(|r| r.id == id && r.port == port)
+            else {
                 continue;
             };
             let target = rec.targets.remove(pos);
             if drain {
-                rec.draining.retain(|d| !(d.target.id == id && d.target.port == port));
-                rec.draining.push(DrainingTarget { target, until_ms: until });
+                rec.draining
+                    .retain(|d| !(d.target.id == id && d.target.port == port));
+                rec.draining.push(DrainingTarget {
+                    target,
+                    until_ms: until,
+                });
             }
         }
         Ok(m::DeregisterTargetsOutput {})
     }
 
     /// DescribeTargetHealth: every registered and draining target, or the requested ones.
-    pub fn describe_target_health_impl(&self, i: m::DescribeTargetHealthInput) -> ApiResult<m::DescribeTargetHealthOutput> {
+    pub fn describe_target_health_impl(
+        &self,
+        i: m::DescribeTargetHealthInput,
+    ) -> ApiResult<m::DescribeTargetHealthOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
         let rec = self.tg(&arn)?;
         let tg = &rec.tg;
@@ -207,8 +276,11 @@ impl Service<'_> {
         let hc_port = tg.health_check_port.clone();
         let now = self.ctx.now_ms;
         let include = i.include.unwrap_or_default();
-        let anomaly = include.iter().any(|s| s == "All" || s == "AnomalyDetection");
-        let draining: Vec<&DrainingTarget> = rec.draining.iter().filter(|d| d.until_ms > now).collect();
+        let anomaly = include
+            .iter()
+            .any(|s| s == "All" || s == "AnomalyDetection");
+        let draining: Vec<&DrainingTarget> =
+            rec.draining.iter().filter(|d| d.until_ms > now).collect();
 
         let describe = |t: &TargetRec, h: Health| -> m::TargetHealthDescription {
             let resolved_port = match hc_port.as_deref() {
@@ -238,7 +310,11 @@ impl Service<'_> {
             }
         };
         let of_registered = |t: &TargetRec| {
-            let key = TargetKey { tg_arn: arn.clone(), id: t.id.clone(), port: t.port };
+            let key = TargetKey {
+                tg_arn: arn.clone(),
+                id: t.id.clone(),
+                port: t.port,
+            };
             let probed = self.ctx.health.get_for(&key, t.registered_ms);
             describe(t, registered_health(in_use, hc_enabled, probed))
         };
@@ -247,19 +323,34 @@ impl Service<'_> {
         let requested = i.targets.unwrap_or_default();
         if requested.is_empty() {
             out.extend(rec.targets.iter().map(of_registered));
-            out.extend(draining.iter().map(|d| describe(&d.target, deregistration_in_progress())));
+            out.extend(
+                draining
+                    .iter()
+                    .map(|d| describe(&d.target, deregistration_in_progress())),
+            );
         } else {
             for t in requested {
                 let id = t.id.unwrap_or_default();
                 let port_matches = |p: i32| lambda || t.port.map_or(true, |want| want == p);
-                let regs: Vec<&TargetRec> = rec.targets.iter().filter(|r| r.id == id && port_matches(r.port)).collect();
+                let regs: Vec<&TargetRec> = rec
+                    .targets
+                    .iter()
+                    .filter(|r| r.id == id && port_matches(r.port))
+                    .collect();
                 if !regs.is_empty() {
                     out.extend(regs.into_iter().map(of_registered));
                     continue;
                 }
-                let drains: Vec<&&DrainingTarget> = draining.iter().filter(|d| d.target.id == id && port_matches(d.target.port)).collect();
+                let drains: Vec<&&DrainingTarget> = draining
+                    .iter()
+                    .filter(|d| d.target.id == id && port_matches(d.target.port))
+                    .collect();
                 if !drains.is_empty() {
-                    out.extend(drains.into_iter().map(|d| describe(&d.target, deregistration_in_progress())));
+                    out.extend(
+                        drains
+                            .into_iter()
+                            .map(|d| describe(&d.target, deregistration_in_progress())),
+                    );
                     continue;
                 }
                 let port = if lambda { 0 } else { t.port.unwrap_or(tg_port) };
@@ -273,7 +364,9 @@ impl Service<'_> {
                 out.push(describe(&ghost, not_registered()));
             }
         }
-        Ok(m::DescribeTargetHealthOutput { target_health_descriptions: Some(out) })
+        Ok(m::DescribeTargetHealthOutput {
+            target_health_descriptions: Some(out),
+        })
     }
 }
 
@@ -283,11 +376,27 @@ mod tests {
 
     #[test]
     fn registered_health_precedence() {
-        let healthy = Health { state: "healthy", reason: None, description: None };
-        assert_eq!(registered_health(false, true, Some(healthy.clone())).reason, Some("Target.NotInUse"));
-        assert_eq!(registered_health(true, false, Some(healthy.clone())).reason, Some("Target.HealthCheckDisabled"));
-        assert_eq!(registered_health(true, true, None).reason, Some("Elb.RegistrationInProgress"));
-        assert_eq!(registered_health(true, true, Some(healthy.clone())), healthy);
+        let healthy = Health {
+            state: "healthy",
+            reason: None,
+            description: None,
+        };
+        assert_eq!(
+            registered_health(false, true, Some(healthy.clone())).reason,
+            Some("Target.NotInUse")
+        );
+        assert_eq!(
+            registered_health(true, false, Some(healthy.clone())).reason,
+            Some("Target.HealthCheckDisabled")
+        );
+        assert_eq!(
+            registered_health(true, true, None).reason,
+            Some("Elb.RegistrationInProgress")
+        );
+        assert_eq!(
+            registered_health(true, true, Some(healthy.clone())),
+            healthy
+        );
     }
 
     #[test]
@@ -296,12 +405,30 @@ mod tests {
         assert!(check_target_id("ip", "ipv4", "10.1.2.3").is_ok());
         assert!(check_target_id("ip", "ipv4", "::1").is_err());
         assert!(check_target_id("ip", "ipv6", "::1").is_ok());
-        assert_eq!(check_target_id("ip", "ipv4", "i-123").unwrap_err().code(), "InvalidTarget");
+        assert_eq!(
+            check_target_id("ip", "ipv4", "i-123").unwrap_err().code(),
+            "InvalidTarget"
+        );
         assert!(check_target_id("instance", "ipv4", "i-0123456789abcdef0").is_ok());
         assert!(check_target_id("instance", "ipv4", "10.0.0.1").is_err());
-        assert!(check_target_id("lambda", "", "arn:aws:lambda:us-east-1:123456789012:function:f").is_ok());
+        assert!(check_target_id(
+            "lambda",
+            "",
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        )
+        .is_ok());
         assert!(check_target_id("lambda", "", "arn:aws:s3:::b").is_err());
-        assert!(check_target_id("alb", "ipv4", "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/0123").is_ok());
-        assert!(check_target_id("alb", "ipv4", "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/0123").is_err());
+        assert!(check_target_id(
+            "alb",
+            "ipv4",
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/a/0123"
+        )
+        .is_ok());
+        assert!(check_target_id(
+            "alb",
+            "ipv4",
+            "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/a/0123"
+        )
+        .is_err());
     }
 }

@@ -32,14 +32,19 @@ use std::path::{Component, Path, PathBuf};
 
 /// `TrustStoreNotFound` for one ARN or name.
 pub fn ts_not_found(id: &str) -> ApiError {
-    ApiError::m(E::TrustStoreNotFound, format!("Trust store '{id}' not found"))
+    ApiError::m(
+        E::TrustStoreNotFound,
+        format!("Trust store '{id}' not found"),
+    )
 }
 
 /// Whether `name` fits `^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$`, 1–32 characters.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 32
-        && name.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+        && name
+            .split('-')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn check_name(name: &str) -> ApiResult<()> {
@@ -61,7 +66,11 @@ pub fn s3_path(s3_dir: Option<&Path>, bucket: &str, key: &str) -> Option<PathBuf
         return None;
     }
     let key_path = Path::new(key.trim_start_matches('/'));
-    if key.is_empty() || !key_path.components().all(|c| matches!(c, Component::Normal(_))) {
+    if key.is_empty()
+        || !key_path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     Some(dir.join(bucket).join(key_path))
@@ -88,7 +97,9 @@ fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, &x| (acc << 8) | x as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &x| (acc << 8) | x as usize);
         (len, &rest[n..])
     };
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
@@ -171,7 +182,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -197,7 +212,9 @@ fn pem_block(label: &str, der: &[u8]) -> String {
 
 fn pem_items(bytes: &[u8]) -> Result<Vec<rustls_pemfile::Item>, String> {
     let mut rd = bytes;
-    rustls_pemfile::read_all(&mut rd).collect::<Result<Vec<_>, _>>().map_err(|e| format!("not valid PEM: {e}"))
+    rustls_pemfile::read_all(&mut rd)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not valid PEM: {e}"))
 }
 
 /// A CA bundle: the number of certificates, and the bundle as stored (its PEM text).
@@ -207,7 +224,9 @@ pub fn parse_ca_bundle(bytes: &[u8]) -> Result<(i32, String), String> {
     for item in pem_items(bytes)? {
         match item {
             rustls_pemfile::Item::X509Certificate(der) if is_certificate(&der) => n += 1,
-            rustls_pemfile::Item::X509Certificate(_) => return Err(format!("certificate {} is malformed", n + 1)),
+            rustls_pemfile::Item::X509Certificate(_) => {
+                return Err(format!("certificate {} is malformed", n + 1))
+            }
             _ => return Err("the bundle contains a PEM block that is not a certificate".into()),
         }
     }
@@ -231,7 +250,8 @@ pub fn parse_crl(bytes: &[u8]) -> Result<(i64, String), String> {
     for item in pem_items(bytes)? {
         match item {
             rustls_pemfile::Item::Crl(der) => {
-                total += crl_entries(&der).ok_or_else(|| format!("CRL {} is malformed", crls + 1))?;
+                total +=
+                    crl_entries(&der).ok_or_else(|| format!("CRL {} is malformed", crls + 1))?;
                 pem.push_str(&pem_block("X509 CRL", &der));
                 crls += 1;
             }
@@ -246,7 +266,10 @@ pub fn parse_crl(bytes: &[u8]) -> Result<(i64, String), String> {
 
 /// A `data:` URL carrying PEM text.
 pub fn data_url(pem: &str) -> String {
-    format!("data:application/x-pem-file;base64,{}", base64(pem.as_bytes()))
+    format!(
+        "data:application/x-pem-file;base64,{}",
+        base64(pem.as_bytes())
+    )
 }
 
 fn load_bundle(cfg: &Config, bucket: Option<&str>, key: Option<&str>) -> ApiResult<(i32, String)> {
@@ -258,7 +281,10 @@ fn load_bundle(cfg: &Config, bucket: Option<&str>, key: Option<&str>) -> ApiResu
         )
     })?;
     parse_ca_bundle(&bytes).map_err(|why| {
-        ApiError::m(E::InvalidCaCertificatesBundle, format!("The CA certificates bundle 's3://{bucket}/{key}' is invalid: {why}"))
+        ApiError::m(
+            E::InvalidCaCertificatesBundle,
+            format!("The CA certificates bundle 's3://{bucket}/{key}' is invalid: {why}"),
+        )
     })
 }
 
@@ -273,11 +299,17 @@ fn revocation_view(ts_arn: &str, r: &RevocationRec) -> m::DescribeTrustStoreRevo
 
 impl Service<'_> {
     fn trust_store(&self, arn: &str) -> ApiResult<&TrustStoreRec> {
-        self.scope().trust_stores.get(arn).ok_or_else(|| ts_not_found(arn))
+        self.scope()
+            .trust_stores
+            .get(arn)
+            .ok_or_else(|| ts_not_found(arn))
     }
 
     fn trust_store_mut(&mut self, arn: &str) -> ApiResult<&mut TrustStoreRec> {
-        self.scope_mut()?.trust_stores.get_mut(arn).ok_or_else(|| ts_not_found(arn))
+        self.scope_mut()?
+            .trust_stores
+            .get_mut(arn)
+            .ok_or_else(|| ts_not_found(arn))
     }
 
     /// Load balancers whose listeners use the trust store, in creation order.
@@ -285,10 +317,21 @@ impl Service<'_> {
         let scope = self.scope();
         let mut lbs: Vec<(u64, String)> = Vec::new();
         for l in scope.listeners.values() {
-            let uses = l.listener.mutual_authentication.as_ref().and_then(|m| m.trust_store_arn.as_deref()) == Some(ts_arn);
-            let Some(lb_arn) = l.listener.load_balancer_arn.as_ref().filter(|_| uses) else { continue };
+            let uses = l
+                .listener
+                .mutual_authentication
+                .as_ref()
+                .and_then(|m| m.trust_store_arn.as_deref())
+                == Some(ts_arn);
+            let Some(lb_arn) = l.listener.load_balancer_arn.as_ref().filter(|_| uses) else {
+                continue;
+            };
             if !lbs.iter().any(|(_, a)| a == lb_arn) {
-                let seq = scope.load_balancers.get(lb_arn).map(|r| r.seq).unwrap_or(u64::MAX);
+                let seq = scope
+                    .load_balancers
+                    .get(lb_arn)
+                    .map(|r| r.seq)
+                    .unwrap_or(u64::MAX);
                 lbs.push((seq, lb_arn.clone()));
             }
         }
@@ -297,11 +340,22 @@ impl Service<'_> {
     }
 
     /// `CreateTrustStore`.
-    pub fn create_trust_store_impl(&mut self, i: m::CreateTrustStoreInput) -> ApiResult<m::CreateTrustStoreOutput> {
+    pub fn create_trust_store_impl(
+        &mut self,
+        i: m::CreateTrustStoreInput,
+    ) -> ApiResult<m::CreateTrustStoreOutput> {
         let name = i.name.unwrap_or_default();
         check_name(&name)?;
-        if self.scope().trust_stores.values().any(|t| t.ts.name.as_deref() == Some(name.as_str())) {
-            return Err(ApiError::m(E::DuplicateTrustStoreName, format!("A trust store with the name '{name}' already exists")));
+        if self
+            .scope()
+            .trust_stores
+            .values()
+            .any(|t| t.ts.name.as_deref() == Some(name.as_str()))
+        {
+            return Err(ApiError::m(
+                E::DuplicateTrustStoreName,
+                format!("A trust store with the name '{name}' already exists"),
+            ));
         }
         let max = quota(&self.ctx.config, "trust-stores-per-account");
         if self.scope().trust_stores.len() as i64 >= max {
@@ -317,7 +371,11 @@ impl Service<'_> {
             i.ca_certificates_bundle_s3_key.as_deref(),
         )?;
         let (region, account) = (self.ctx.region.clone(), self.ctx.account.clone());
-        let ts_arn = arn(&region, &account, &format!("truststore/{name}/{}", new_id()));
+        let ts_arn = arn(
+            &region,
+            &account,
+            &format!("truststore/{name}/{}", new_id()),
+        );
         let ts = m::TrustStore {
             name: Some(name),
             trust_store_arn: Some(ts_arn.clone()),
@@ -327,16 +385,32 @@ impl Service<'_> {
         };
         let scope = self.scope_mut()?;
         let seq = scope.seq();
-        scope.trust_stores.insert(ts_arn, TrustStoreRec { ts: ts.clone(), bundle_pem: pem, tags, revocations: Vec::new(), seq });
-        Ok(m::CreateTrustStoreOutput { trust_stores: Some(vec![ts]) })
+        scope.trust_stores.insert(
+            ts_arn,
+            TrustStoreRec {
+                ts: ts.clone(),
+                bundle_pem: pem,
+                tags,
+                revocations: Vec::new(),
+                seq,
+            },
+        );
+        Ok(m::CreateTrustStoreOutput {
+            trust_stores: Some(vec![ts]),
+        })
     }
 
     /// `DescribeTrustStores`: by ARNs, by names, or all, in creation order.
-    pub fn describe_trust_stores_impl(&self, i: m::DescribeTrustStoresInput) -> ApiResult<m::DescribeTrustStoresOutput> {
+    pub fn describe_trust_stores_impl(
+        &self,
+        i: m::DescribeTrustStoresInput,
+    ) -> ApiResult<m::DescribeTrustStoresOutput> {
         let arns = i.trust_store_arns.unwrap_or_default();
         let names = i.names.unwrap_or_default();
         if !arns.is_empty() && !names.is_empty() {
-            return Err(ApiError::v("Trust store ARNs and names cannot be specified at the same time"));
+            return Err(ApiError::v(
+                "Trust store ARNs and names cannot be specified at the same time",
+            ));
         }
         let scope = self.scope();
         let mut all: Vec<&TrustStoreRec> = scope.trust_stores.values().collect();
@@ -345,21 +419,43 @@ impl Service<'_> {
             if let Some(missing) = arns.iter().find(|a| !scope.trust_stores.contains(a)) {
                 return Err(ts_not_found(missing));
             }
-            all.iter().filter(|t| arns.iter().any(|a| Some(a.as_str()) == t.ts.trust_store_arn.as_deref())).map(|t| t.ts.clone()).collect()
+            all.iter()
+                .filter(|t| {
+                    arns.iter()
+                        .any(|a| Some(a.as_str()) == t.ts.trust_store_arn.as_deref())
+                })
+                .map(|t| t.ts.clone())
+                .collect()
         } else if !names.is_empty() {
-            if let Some(missing) = names.iter().find(|n| !all.iter().any(|t| t.ts.name.as_deref() == Some(n.as_str()))) {
+            if let Some(missing) = names
+                .iter()
+                .find(|n| !all.iter().any(|t| t.ts.name.as_deref() == Some(n.as_str())))
+            {
                 return Err(ts_not_found(missing));
             }
-            all.iter().filter(|t| names.iter().any(|n| Some(n.as_str()) == t.ts.name.as_deref())).map(|t| t.ts.clone()).collect()
+            all.iter()
+                .filter(|t| {
+                    names
+                        .iter()
+                        .any(|n| Some(n.as_str()) == t.ts.name.as_deref())
+                })
+                .map(|t| t.ts.clone())
+                .collect()
         } else {
             all.iter().map(|t| t.ts.clone()).collect()
         };
         let (trust_stores, next_marker) = page(&selected, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeTrustStoresOutput { trust_stores: Some(trust_stores), next_marker })
+        Ok(m::DescribeTrustStoresOutput {
+            trust_stores: Some(trust_stores),
+            next_marker,
+        })
     }
 
     /// `ModifyTrustStore`: replaces the CA bundle.
-    pub fn modify_trust_store_impl(&mut self, i: m::ModifyTrustStoreInput) -> ApiResult<m::ModifyTrustStoreOutput> {
+    pub fn modify_trust_store_impl(
+        &mut self,
+        i: m::ModifyTrustStoreInput,
+    ) -> ApiResult<m::ModifyTrustStoreOutput> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
         self.trust_store(&ts_arn)?;
         let (n, pem) = load_bundle(
@@ -370,11 +466,16 @@ impl Service<'_> {
         let rec = self.trust_store_mut(&ts_arn)?;
         rec.bundle_pem = pem;
         rec.ts.number_of_ca_certificates = Some(n);
-        Ok(m::ModifyTrustStoreOutput { trust_stores: Some(vec![rec.ts.clone()]) })
+        Ok(m::ModifyTrustStoreOutput {
+            trust_stores: Some(vec![rec.ts.clone()]),
+        })
     }
 
     /// `DeleteTrustStore`: fails while a listener uses it.
-    pub fn delete_trust_store_impl(&mut self, i: m::DeleteTrustStoreInput) -> ApiResult<m::DeleteTrustStoreOutput> {
+    pub fn delete_trust_store_impl(
+        &mut self,
+        i: m::DeleteTrustStoreInput,
+    ) -> ApiResult<m::DeleteTrustStoreOutput> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
         self.trust_store(&ts_arn)?;
         if let Some(lb) = self.trust_store_users(&ts_arn).first() {
@@ -385,8 +486,12 @@ impl Service<'_> {
         }
         let scope = self.scope_mut()?;
         scope.trust_stores.remove(&ts_arn);
-        let policy_keys: Vec<String> =
-            scope.policies.keys().filter(|k| scope.policies.get(k).is_some_and(|p| p.arn == ts_arn)).cloned().collect();
+        let policy_keys: Vec<String> = scope
+            .policies
+            .keys()
+            .filter(|k| scope.policies.get(k).is_some_and(|p| p.arn == ts_arn))
+            .cloned()
+            .collect();
         for k in policy_keys {
             scope.policies.remove(&k);
         }
@@ -399,7 +504,9 @@ impl Service<'_> {
         i: m::GetTrustStoreCaCertificatesBundleInput,
     ) -> ApiResult<m::GetTrustStoreCaCertificatesBundleOutput> {
         let rec = self.trust_store(i.trust_store_arn.as_deref().unwrap_or_default())?;
-        Ok(m::GetTrustStoreCaCertificatesBundleOutput { location: Some(data_url(&rec.bundle_pem)) })
+        Ok(m::GetTrustStoreCaCertificatesBundleOutput {
+            location: Some(data_url(&rec.bundle_pem)),
+        })
     }
 
     /// `AddTrustStoreRevocations`: reads each revocation file; all or nothing.
@@ -418,13 +525,21 @@ impl Service<'_> {
         let mut added = Vec::new();
         for c in i.revocation_contents.unwrap_or_default() {
             let (Some(bucket), Some(key)) = (c.s3_bucket, c.s3_key) else {
-                return Err(ApiError::v("Each revocation content needs an S3Bucket and an S3Key"));
+                return Err(ApiError::v(
+                    "Each revocation content needs an S3Bucket and an S3Key",
+                ));
             };
             let bytes = read_s3(cfg, &bucket, &key).ok_or_else(|| {
-                ApiError::m(E::RevocationContentNotFound, format!("The revocation file 's3://{bucket}/{key}' does not exist"))
+                ApiError::m(
+                    E::RevocationContentNotFound,
+                    format!("The revocation file 's3://{bucket}/{key}' does not exist"),
+                )
             })?;
             let (n, pem) = parse_crl(&bytes).map_err(|why| {
-                ApiError::m(E::InvalidRevocationContent, format!("The revocation file 's3://{bucket}/{key}' is invalid: {why}"))
+                ApiError::m(
+                    E::InvalidRevocationContent,
+                    format!("The revocation file 's3://{bucket}/{key}' is invalid: {why}"),
+                )
             })?;
             lists += 1;
             entries += n;
@@ -456,7 +571,9 @@ impl Service<'_> {
                 number_of_revoked_entries: Some(r.entries),
             })
             .collect();
-        Ok(m::AddTrustStoreRevocationsOutput { trust_store_revocations: Some(out) })
+        Ok(m::AddTrustStoreRevocationsOutput {
+            trust_store_revocations: Some(out),
+        })
     }
 
     /// `RemoveTrustStoreRevocations`: every id must exist.
@@ -467,7 +584,10 @@ impl Service<'_> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
         let ids = i.revocation_ids.unwrap_or_default();
         let rec = self.trust_store(&ts_arn)?;
-        if let Some(bad) = ids.iter().find(|id| !rec.revocations.iter().any(|r| r.id == **id)) {
+        if let Some(bad) = ids
+            .iter()
+            .find(|id| !rec.revocations.iter().any(|r| r.id == **id))
+        {
             return Err(revocation_not_found(*bad));
         }
         let rec = self.trust_store_mut(&ts_arn)?;
@@ -484,15 +604,27 @@ impl Service<'_> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
         let rec = self.trust_store(&ts_arn)?;
         let ids = i.revocation_ids.unwrap_or_default();
-        if let Some(bad) = ids.iter().find(|id| !rec.revocations.iter().any(|r| r.id == **id)) {
+        if let Some(bad) = ids
+            .iter()
+            .find(|id| !rec.revocations.iter().any(|r| r.id == **id))
+        {
             return Err(revocation_not_found(*bad));
         }
-        let mut all: Vec<&RevocationRec> =
-            rec.revocations.iter().filter(|r| ids.is_empty() || ids.contains(&r.id)).collect();
+        let mut all: Vec<&RevocationRec> = rec
+            .revocations
+            .iter()
+            .filter(|r| ids.is_empty() || ids.contains(&r.id))
+            .collect();
         all.sort_by_key(|r| r.id);
-        let views: Vec<_> = all.into_iter().map(|r| revocation_view(&ts_arn, r)).collect();
+        let views: Vec<_> = all
+            .into_iter()
+            .map(|r| revocation_view(&ts_arn, r))
+            .collect();
         let (revs, next_marker) = page(&views, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeTrustStoreRevocationsOutput { trust_store_revocations: Some(revs), next_marker })
+        Ok(m::DescribeTrustStoreRevocationsOutput {
+            trust_store_revocations: Some(revs),
+            next_marker,
+        })
     }
 
     /// `GetTrustStoreRevocationContent`: a `data:` URL of the stored CRL (PEM).
@@ -502,8 +634,14 @@ impl Service<'_> {
     ) -> ApiResult<m::GetTrustStoreRevocationContentOutput> {
         let rec = self.trust_store(i.trust_store_arn.as_deref().unwrap_or_default())?;
         let id = i.revocation_id.unwrap_or_default();
-        let r = rec.revocations.iter().find(|r| r.id == id).ok_or_else(|| revocation_not_found(id))?;
-        Ok(m::GetTrustStoreRevocationContentOutput { location: Some(data_url(&r.content)) })
+        let r = rec
+            .revocations
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| revocation_not_found(id))?;
+        Ok(m::GetTrustStoreRevocationContentOutput {
+            location: Some(data_url(&r.content)),
+        })
     }
 
     /// `DescribeTrustStoreAssociations`: the load balancers using the trust store.
@@ -516,10 +654,15 @@ impl Service<'_> {
         let all: Vec<m::TrustStoreAssociation> = self
             .trust_store_users(&ts_arn)
             .into_iter()
-            .map(|a| m::TrustStoreAssociation { resource_arn: Some(a) })
+            .map(|a| m::TrustStoreAssociation {
+                resource_arn: Some(a),
+            })
             .collect();
         let (assocs, next_marker) = page(&all, i.marker.as_deref(), i.page_size)?;
-        Ok(m::DescribeTrustStoreAssociationsOutput { trust_store_associations: Some(assocs), next_marker })
+        Ok(m::DescribeTrustStoreAssociationsOutput {
+            trust_store_associations: Some(assocs),
+            next_marker,
+        })
     }
 
     /// `DeleteSharedTrustStoreAssociation`: nothing is shared across accounts here.
@@ -539,13 +682,18 @@ impl Service<'_> {
         }
         Err(ApiError::m(
             E::TrustStoreAssociationNotFound,
-            format!("No association between trust store '{ts_arn}' and resource '{resource}' was found"),
+            format!(
+                "No association between trust store '{ts_arn}' and resource '{resource}' was found"
+            ),
         ))
     }
 }
 
 fn revocation_not_found(id: i64) -> ApiError {
-    ApiError::m(E::RevocationIdNotFound, format!("Revocation ID '{id}' not found"))
+    ApiError::m(
+        E::RevocationIdNotFound,
+        format!("Revocation ID '{id}' not found"),
+    )
 }
 
 #[cfg(test)]
@@ -558,12 +706,18 @@ mod tests {
     use std::sync::Arc;
 
     fn ca_pem() -> String {
-        rcgen::generate_simple_self_signed(vec!["ca.test".to_string()]).unwrap().cert.pem()
+        rcgen::generate_simple_self_signed(vec!["ca.test".to_string()])
+            .unwrap()
+            .cert
+            .pem()
     }
 
     /// A CRL with `n` revoked serials, as DER.
     fn crl_der(n: u64) -> Vec<u8> {
-        use rcgen::{CertificateParams, CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair, RevokedCertParams, SerialNumber};
+        use rcgen::{
+            CertificateParams, CertificateRevocationListParams, Issuer, KeyIdMethod, KeyPair,
+            RevokedCertParams, SerialNumber,
+        };
         let key = KeyPair::generate().unwrap();
         let params = CertificateParams::new(vec!["ca.test".to_string()]).unwrap();
         let issuer = Issuer::new(params, key);
@@ -602,8 +756,14 @@ mod tests {
     #[test]
     fn s3_paths_stay_inside_the_dir() {
         let d = Path::new("/srv/s3");
-        assert_eq!(s3_path(Some(d), "b", "k/x.pem"), Some(PathBuf::from("/srv/s3/b/k/x.pem")));
-        assert_eq!(s3_path(Some(d), "b", "/k.pem"), Some(PathBuf::from("/srv/s3/b/k.pem")));
+        assert_eq!(
+            s3_path(Some(d), "b", "k/x.pem"),
+            Some(PathBuf::from("/srv/s3/b/k/x.pem"))
+        );
+        assert_eq!(
+            s3_path(Some(d), "b", "/k.pem"),
+            Some(PathBuf::from("/srv/s3/b/k.pem"))
+        );
         assert_eq!(s3_path(Some(d), "b", "../k"), None);
         assert_eq!(s3_path(Some(d), "..", "k"), None);
         assert_eq!(s3_path(Some(d), "a/b", "k"), None);
@@ -660,7 +820,10 @@ mod tests {
         fn new() -> Self {
             let dir = std::env::temp_dir().join(format!("localelb-ts-{}", new_id()));
             std::fs::create_dir_all(dir.join("b")).unwrap();
-            let config = Config { s3_dir: Some(dir.clone()), ..Config::default() };
+            let config = Config {
+                s3_dir: Some(dir.clone()),
+                ..Config::default()
+            };
             let ctx = CallCtx {
                 account: "123456789012".into(),
                 region: "us-east-1".into(),
@@ -668,7 +831,11 @@ mod tests {
                 health: Arc::new(HealthTable::default()),
                 now_ms: 1_700_000_000_000,
             };
-            Fixture { ctx, scope: Scope::new("123456789012", "us-east-1"), dir }
+            Fixture {
+                ctx,
+                scope: Scope::new("123456789012", "us-east-1"),
+                dir,
+            }
         }
         fn put(&self, key: &str, bytes: &[u8]) {
             std::fs::write(self.dir.join("b").join(key), bytes).unwrap();
@@ -677,13 +844,18 @@ mod tests {
             Service::write(&self.ctx, &mut self.scope)
         }
         fn create(&mut self, name: &str, key: &str) -> ApiResult<m::TrustStore> {
-            let out = self.svc().create_trust_store_impl(m::CreateTrustStoreInput {
-                name: Some(name.into()),
-                ca_certificates_bundle_s3_bucket: Some("b".into()),
-                ca_certificates_bundle_s3_key: Some(key.into()),
-                tags: Some(vec![m::Tag { key: Some("k".into()), value: Some("v".into()) }]),
-                ..Default::default()
-            })?;
+            let out = self
+                .svc()
+                .create_trust_store_impl(m::CreateTrustStoreInput {
+                    name: Some(name.into()),
+                    ca_certificates_bundle_s3_bucket: Some("b".into()),
+                    ca_certificates_bundle_s3_key: Some(key.into()),
+                    tags: Some(vec![m::Tag {
+                        key: Some("k".into()),
+                        value: Some("v".into()),
+                    }]),
+                    ..Default::default()
+                })?;
             Ok(out.trust_stores.unwrap().remove(0))
         }
     }
@@ -701,45 +873,92 @@ mod tests {
         f.put("crl.der", &crl_der(4));
         f.put("junk", b"junk");
 
-        assert_eq!(f.create("ts1", "missing.pem").unwrap_err().code(), "CaCertificatesBundleNotFound");
-        assert_eq!(f.create("ts1", "junk").unwrap_err().code(), "InvalidCaCertificatesBundle");
+        assert_eq!(
+            f.create("ts1", "missing.pem").unwrap_err().code(),
+            "CaCertificatesBundleNotFound"
+        );
+        assert_eq!(
+            f.create("ts1", "junk").unwrap_err().code(),
+            "InvalidCaCertificatesBundle"
+        );
         let ts = f.create("ts1", "ca.pem").unwrap();
         let arn = ts.trust_store_arn.clone().unwrap();
-        assert!(arn.starts_with("arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/ts1/"));
+        assert!(
+            arn.starts_with("arn:aws:elasticloadbalancing:us-east-1:123456789012:truststore/ts1/")
+        );
         assert_eq!(ts.status.as_deref(), Some("ACTIVE"));
         assert_eq!(ts.number_of_ca_certificates, Some(2));
-        assert_eq!(f.scope.trust_stores.get(&arn).unwrap().tags, vec![("k".to_string(), "v".to_string())]);
-        assert_eq!(f.create("ts1", "ca.pem").unwrap_err().code(), "DuplicateTrustStoreName");
+        assert_eq!(
+            f.scope.trust_stores.get(&arn).unwrap().tags,
+            vec![("k".to_string(), "v".to_string())]
+        );
+        assert_eq!(
+            f.create("ts1", "ca.pem").unwrap_err().code(),
+            "DuplicateTrustStoreName"
+        );
 
         let d = f
             .svc()
-            .describe_trust_stores_impl(m::DescribeTrustStoresInput { names: Some(vec!["ts1".into()]), ..Default::default() })
+            .describe_trust_stores_impl(m::DescribeTrustStoresInput {
+                names: Some(vec!["ts1".into()]),
+                ..Default::default()
+            })
             .unwrap();
-        assert_eq!(d.trust_stores.unwrap()[0].trust_store_arn.as_deref(), Some(arn.as_str()));
+        assert_eq!(
+            d.trust_stores.unwrap()[0].trust_store_arn.as_deref(),
+            Some(arn.as_str())
+        );
         let e = f
             .svc()
-            .describe_trust_stores_impl(m::DescribeTrustStoresInput { names: Some(vec!["nope".into()]), ..Default::default() })
+            .describe_trust_stores_impl(m::DescribeTrustStoresInput {
+                names: Some(vec!["nope".into()]),
+                ..Default::default()
+            })
             .unwrap_err();
         assert_eq!(e.code(), "TrustStoreNotFound");
 
         // Revocations.
         let add = |f: &mut Fixture, key: &str| {
-            f.svc().add_trust_store_revocations_impl(m::AddTrustStoreRevocationsInput {
-                trust_store_arn: Some(arn.clone()),
-                revocation_contents: Some(vec![m::RevocationContent {
-                    s3_bucket: Some("b".into()),
-                    s3_key: Some(key.into()),
-                    ..Default::default()
-                }]),
-            })
+            f.svc()
+                .add_trust_store_revocations_impl(m::AddTrustStoreRevocationsInput {
+                    trust_store_arn: Some(arn.clone()),
+                    revocation_contents: Some(vec![m::RevocationContent {
+                        s3_bucket: Some("b".into()),
+                        s3_key: Some(key.into()),
+                        ..Default::default()
+                    }]),
+                })
         };
-        assert_eq!(add(&mut f, "nope").unwrap_err().code(), "RevocationContentNotFound");
-        assert_eq!(add(&mut f, "junk").unwrap_err().code(), "InvalidRevocationContent");
-        let r = add(&mut f, "crl.der").unwrap().trust_store_revocations.unwrap();
-        assert_eq!((r[0].revocation_id, r[0].number_of_revoked_entries), (Some(1), Some(4)));
-        let r = add(&mut f, "crl.der").unwrap().trust_store_revocations.unwrap();
+        assert_eq!(
+            add(&mut f, "nope").unwrap_err().code(),
+            "RevocationContentNotFound"
+        );
+        assert_eq!(
+            add(&mut f, "junk").unwrap_err().code(),
+            "InvalidRevocationContent"
+        );
+        let r = add(&mut f, "crl.der")
+            .unwrap()
+            .trust_store_revocations
+            .unwrap();
+        assert_eq!(
+            (r[0].revocation_id, r[0].number_of_revoked_entries),
+            (Some(1), Some(4))
+        );
+        let r = add(&mut f, "crl.der")
+            .unwrap()
+            .trust_store_revocations
+            .unwrap();
         assert_eq!(r[0].revocation_id, Some(2));
-        assert_eq!(f.scope.trust_stores.get(&arn).unwrap().ts.total_revoked_entries, Some(8));
+        assert_eq!(
+            f.scope
+                .trust_stores
+                .get(&arn)
+                .unwrap()
+                .ts
+                .total_revoked_entries,
+            Some(8)
+        );
         let loc = f
             .svc()
             .get_trust_store_revocation_content_impl(m::GetTrustStoreRevocationContentInput {
@@ -773,8 +992,21 @@ mod tests {
             .unwrap()
             .trust_store_revocations
             .unwrap();
-        assert_eq!(left.iter().map(|r| r.revocation_id.unwrap()).collect::<Vec<_>>(), vec![2]);
-        assert_eq!(f.scope.trust_stores.get(&arn).unwrap().ts.total_revoked_entries, Some(4));
+        assert_eq!(
+            left.iter()
+                .map(|r| r.revocation_id.unwrap())
+                .collect::<Vec<_>>(),
+            vec![2]
+        );
+        assert_eq!(
+            f.scope
+                .trust_stores
+                .get(&arn)
+                .unwrap()
+                .ts
+                .total_revoked_entries,
+            Some(4)
+        );
 
         // In use by a listener → can't delete; associations list the LB.
         let lb_arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/lb/0123456789abcdef";
@@ -809,16 +1041,26 @@ mod tests {
             .unwrap();
         assert_eq!(assoc[0].resource_arn.as_deref(), Some(lb_arn));
         let del = |f: &mut Fixture, res: &str| {
-            f.svc().delete_shared_trust_store_association_impl(m::DeleteSharedTrustStoreAssociationInput {
-                trust_store_arn: Some(arn.clone()),
-                resource_arn: Some(res.into()),
-            })
+            f.svc().delete_shared_trust_store_association_impl(
+                m::DeleteSharedTrustStoreAssociationInput {
+                    trust_store_arn: Some(arn.clone()),
+                    resource_arn: Some(res.into()),
+                },
+            )
         };
-        assert_eq!(del(&mut f, lb_arn).unwrap_err().code(), "DeleteAssociationSameAccount");
+        assert_eq!(
+            del(&mut f, lb_arn).unwrap_err().code(),
+            "DeleteAssociationSameAccount"
+        );
         let other = lb_arn.replace("123456789012", "210987654321");
-        assert_eq!(del(&mut f, &other).unwrap_err().code(), "AssociationNotFound");
+        assert_eq!(
+            del(&mut f, &other).unwrap_err().code(),
+            "AssociationNotFound"
+        );
         let del_ts = |f: &mut Fixture| {
-            f.svc().delete_trust_store_impl(m::DeleteTrustStoreInput { trust_store_arn: Some(arn.clone()) })
+            f.svc().delete_trust_store_impl(m::DeleteTrustStoreInput {
+                trust_store_arn: Some(arn.clone()),
+            })
         };
         assert_eq!(del_ts(&mut f).unwrap_err().code(), "TrustStoreInUse");
         f.scope.listeners.remove(&l_arn);
@@ -834,10 +1076,16 @@ mod tests {
         cfg.quotas.insert("trust-stores-per-account".into(), 1);
         f.ctx.config = Arc::new(cfg);
         f.create("one", "ca.pem").unwrap();
-        assert_eq!(f.create("two", "ca.pem").unwrap_err().code(), "TooManyTrustStores");
+        assert_eq!(
+            f.create("two", "ca.pem").unwrap_err().code(),
+            "TooManyTrustStores"
+        );
         let mut cfg = Config::default();
         cfg.quotas.insert("trust-stores-per-account".into(), 5);
         f.ctx.config = Arc::new(cfg);
-        assert_eq!(f.create("three", "ca.pem").unwrap_err().code(), "CaCertificatesBundleNotFound");
+        assert_eq!(
+            f.create("three", "ca.pem").unwrap_err().code(),
+            "CaCertificatesBundleNotFound"
+        );
     }
 }
