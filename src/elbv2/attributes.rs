@@ -144,6 +144,45 @@ pub fn listener_defaults(protocol: &str, lb_type: &str) -> BTreeMap<String, Stri
         .collect()
 }
 
+/// The model's three Key/Value attribute shapes, converted in one place.
+pub trait KeyValue {
+    /// From a stored pair.
+    fn from_pair(k: &str, v: &str) -> Self;
+    /// Into a (key, value) pair; absent parts are empty.
+    fn into_pair(self) -> (String, String);
+}
+
+macro_rules! key_value {
+    ($($t:ty),*) => {$(
+        impl KeyValue for $t {
+            fn from_pair(k: &str, v: &str) -> Self {
+                Self { key: Some(k.to_string()), value: Some(v.to_string()) }
+            }
+            fn into_pair(self) -> (String, String) {
+                (self.key.unwrap_or_default(), self.value.unwrap_or_default())
+            }
+        }
+    )*};
+}
+key_value!(
+    api_models::LoadBalancerAttribute,
+    api_models::TargetGroupAttribute,
+    api_models::ListenerAttribute
+);
+
+/// A stored attribute map as the API's list.
+pub fn to_api<T: KeyValue>(attrs: &BTreeMap<String, String>) -> Vec<T> {
+    attrs.iter().map(|(k, v)| T::from_pair(k, v)).collect()
+}
+
+/// An API attribute list as (key, value) pairs, in request order.
+pub fn pairs<T: KeyValue>(list: Option<Vec<T>>) -> Vec<(String, String)> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(KeyValue::into_pair)
+        .collect()
+}
+
 /// Applies `changes` (key, value) to `current`, whose keys are the valid set for this resource.
 /// Validates everything first, so a bad pair changes nothing. Returns the changed pairs.
 pub fn modify(

@@ -677,7 +677,7 @@ impl Service<'_> {
     ) -> ApiResult<m::DescribeListenerAttributesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;
         Ok(m::DescribeListenerAttributesOutput {
-            attributes: Some(to_attributes(&rec.attributes)),
+            attributes: Some(attributes::to_api(&rec.attributes)),
         })
     }
 
@@ -688,12 +688,7 @@ impl Service<'_> {
     ) -> ApiResult<m::ModifyListenerAttributesOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let protocol = effective_protocol(&self.listener(&arn)?.listener);
-        let changes: Vec<(String, String)> = i
-            .attributes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.key.unwrap_or_default(), a.value.unwrap_or_default()))
-            .collect();
+        let changes: Vec<(String, String)> = attributes::pairs(i.attributes);
         let rec = self
             .scope_mut()?
             .listeners
@@ -701,7 +696,7 @@ impl Service<'_> {
             .ok_or_else(|| listener_not_found(&arn))?;
         attributes::modify(Owner::Listener, &mut rec.attributes, &protocol, &changes)?;
         Ok(m::ModifyListenerAttributesOutput {
-            attributes: Some(to_attributes(&rec.attributes)),
+            attributes: Some(attributes::to_api(&rec.attributes)),
         })
     }
 
@@ -829,15 +824,6 @@ impl Service<'_> {
             next_marker,
         })
     }
-}
-
-fn to_attributes(a: &BTreeMap<String, String>) -> Vec<m::ListenerAttribute> {
-    a.iter()
-        .map(|(k, v)| m::ListenerAttribute {
-            key: Some(k.clone()),
-            value: Some(v.clone()),
-        })
-        .collect()
 }
 
 fn delete_listener_and_rules(scope: &mut Scope, listener_arn: &str) {

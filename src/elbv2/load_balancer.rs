@@ -9,7 +9,6 @@ use super::{tags, ApiError, ApiResult, Service};
 use crate::state::LoadBalancerRec;
 use api_models as m;
 use api_models::ModeledError as E;
-use std::collections::BTreeMap;
 
 /// AWS's canonical hosted zone ids for us-east-1 (ALB, NLB); other regions reuse them locally.
 fn hosted_zone(lb_type: &str) -> &'static str {
@@ -530,7 +529,7 @@ impl Service<'_> {
     ) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
         let rec = self.lb(i.load_balancer_arn.as_deref().unwrap_or_default())?;
         Ok(m::DescribeLoadBalancerAttributesOutput {
-            attributes: Some(lb_attrs(&rec.attributes)),
+            attributes: Some(attributes::to_api(&rec.attributes)),
         })
     }
 
@@ -541,12 +540,7 @@ impl Service<'_> {
     ) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         self.lb(&lb_arn)?;
-        let changes: Vec<(String, String)> = i
-            .attributes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.key.unwrap_or_default(), a.value.unwrap_or_default()))
-            .collect();
+        let changes: Vec<(String, String)> = attributes::pairs(i.attributes);
         let rec = self
             .scope_mut()?
             .load_balancers
@@ -554,18 +548,9 @@ impl Service<'_> {
             .ok_or_else(|| lb_not_found(&lb_arn))?;
         attributes::modify(Owner::LoadBalancer, &mut rec.attributes, "", &changes)?;
         Ok(m::ModifyLoadBalancerAttributesOutput {
-            attributes: Some(lb_attrs(&rec.attributes)),
+            attributes: Some(attributes::to_api(&rec.attributes)),
         })
     }
-}
-
-fn lb_attrs(a: &BTreeMap<String, String>) -> Vec<m::LoadBalancerAttribute> {
-    a.iter()
-        .map(|(k, v)| m::LoadBalancerAttribute {
-            key: Some(k.clone()),
-            value: Some(v.clone()),
-        })
-        .collect()
 }
 
 fn not_found_list(missing: &[&String]) -> ApiError {

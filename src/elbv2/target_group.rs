@@ -405,15 +405,6 @@ fn tg_not_found_any() -> ApiError {
 }
 
 /// Attributes as the API lists them.
-pub fn attributes_to_api(attrs: &BTreeMap<String, String>) -> Vec<m::TargetGroupAttribute> {
-    attrs
-        .iter()
-        .map(|(k, v)| m::TargetGroupAttribute {
-            key: Some(k.clone()),
-            value: Some(v.clone()),
-        })
-        .collect()
-}
 
 /// Checks attribute changes for rules that span keys or protocols (AWS's messages), before
 /// [`attributes::modify`] checks keys and value shapes.
@@ -825,7 +816,7 @@ impl Service<'_> {
     ) -> ApiResult<m::DescribeTargetGroupAttributesOutput> {
         let rec = self.tg(i.target_group_arn.as_deref().unwrap_or_default())?;
         Ok(m::DescribeTargetGroupAttributesOutput {
-            attributes: Some(attributes_to_api(&rec.attributes)),
+            attributes: Some(attributes::to_api(&rec.attributes)),
         })
     }
 
@@ -836,12 +827,7 @@ impl Service<'_> {
     ) -> ApiResult<m::ModifyTargetGroupAttributesOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
         let rec = self.tg(&arn)?;
-        let changes: Vec<(String, String)> = i
-            .attributes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| (a.key.unwrap_or_default(), a.value.unwrap_or_default()))
-            .collect();
+        let changes: Vec<(String, String)> = attributes::pairs(i.attributes);
         check_tg_attribute_changes(&rec.tg, &rec.attributes, &changes)?;
         let protocol = rec.tg.protocol.clone().unwrap_or_default();
         let mut attrs = rec.attributes.clone();
@@ -855,7 +841,7 @@ impl Service<'_> {
         rec.attributes = attrs.clone();
         rec.draining.retain(|d| d.until_ms > now);
         Ok(m::ModifyTargetGroupAttributesOutput {
-            attributes: Some(attributes_to_api(&attrs)),
+            attributes: Some(attributes::to_api(&attrs)),
         })
     }
 }
