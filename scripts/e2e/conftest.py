@@ -76,10 +76,11 @@ def _binary() -> Path:
 class LocalElb:
     """One `localelb serve` process on 127.0.0.1:<free port>."""
 
-    def __init__(self, binary: Path, log_path: Path, data_dir: Path | None = None):
+    def __init__(self, binary: Path, log_path: Path, data_dir: Path | None = None, s3_dir: Path | None = None):
         self.binary = binary
         self.log_path = log_path
         self.data_dir = data_dir
+        self.s3_dir = s3_dir
         self.proc: subprocess.Popen | None = None
         self.endpoint: str | None = None
 
@@ -87,6 +88,8 @@ class LocalElb:
         a = [str(self.binary), "serve", "--listen", "127.0.0.1:0"]
         a += ["--data-dir", str(self.data_dir)] if self.data_dir else ["--ephemeral"]
         a += ["--health-check-time-scale", "0.01"]
+        if self.s3_dir:
+            a += ["--s3-dir", str(self.s3_dir)]
         return a
 
     def start(self) -> "LocalElb":
@@ -218,10 +221,16 @@ def localelb_bin() -> Path:
 
 
 @pytest.fixture(scope="session")
-def server(localelb_bin, tmp_path_factory):
-    """The session's server: `serve --listen 127.0.0.1:0 --ephemeral --health-check-time-scale 0.01`."""
+def s3_dir(tmp_path_factory) -> Path:
+    """The session server's stand-in for S3 (`--s3-dir`): `s3://bucket/key` is `s3_dir/bucket/key`."""
+    return tmp_path_factory.mktemp("s3")
+
+
+@pytest.fixture(scope="session")
+def server(localelb_bin, tmp_path_factory, s3_dir):
+    """The session's server: `serve --listen 127.0.0.1:0 --ephemeral --health-check-time-scale 0.01 --s3-dir <s3_dir>`."""
     global _SESSION_SERVER
-    s = LocalElb(localelb_bin, tmp_path_factory.mktemp("server") / "localelb.log").start()
+    s = LocalElb(localelb_bin, tmp_path_factory.mktemp("server") / "localelb.log", s3_dir=s3_dir).start()
     _SESSION_SERVER = s
     yield s
     _SESSION_SERVER = None
