@@ -22,6 +22,10 @@ pub struct Config {
     pub s3_dir: Option<PathBuf>,
     /// DNS suffix of load balancer names: `NAME-ID.REGION.<suffix>`.
     pub dns_suffix: String,
+    /// Address listener sockets bind to (`--bind`).
+    pub bind: std::net::IpAddr,
+    /// Added to every listener port (`--port-offset`).
+    pub port_offset: u16,
 }
 
 impl Default for Config {
@@ -35,6 +39,8 @@ impl Default for Config {
             quotas: BTreeMap::new(),
             s3_dir: None,
             dns_suffix: "elb.localhost".into(),
+            bind: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            port_offset: 0,
         }
     }
 }
@@ -66,6 +72,9 @@ OPTIONS:
     --health-check-time-scale F   multiply health-check intervals/timeouts by F (e.g. 0.01 in tests)
     --quota NAME=N                raise an account limit (repeatable)
     --s3-dir DIR                  directory standing in for S3 (trust store bundles: DIR/bucket/key)
+    --bind IP                     address listener sockets bind to (default 127.0.0.1)
+    --port-offset N               serve listener port P on P+N (default 0; privileged ports that
+                                  cannot be bound fall back to P+8000)
 ";
 
 /// Parses `serve` flags (after the subcommand).
@@ -113,6 +122,14 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
                 );
             }
             "--s3-dir" => c.s3_dir = Some(PathBuf::from(val("--s3-dir")?)),
+            "--bind" => {
+                let v = val("--bind")?;
+                c.bind = v.parse().map_err(|_| format!("bad --bind address {v}"))?;
+            }
+            "--port-offset" => {
+                let v = val("--port-offset")?;
+                c.port_offset = v.parse().map_err(|_| format!("bad --port-offset {v}"))?;
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }

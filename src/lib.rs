@@ -23,6 +23,7 @@ pub struct App {
     pub writer: writer::Writer,
     pub published: Arc<writer::Published>,
     pub health: Arc<health::HealthTable>,
+    pub dataplane: Arc<dataplane::listeners::DataPlane>,
 }
 
 /// A started server.
@@ -51,7 +52,9 @@ impl App {
             writer,
             published,
             health: Arc::new(health::HealthTable::default()),
+            dataplane: dataplane::listeners::DataPlane::new(),
         });
+        dataplane::listeners::spawn(app.clone());
         let listener = tokio::net::TcpListener::bind(&app.config.listen)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
@@ -59,7 +62,8 @@ impl App {
         let router = api::router(app.clone());
         health::spawn_prober(app.clone());
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router).await {
+            let svc = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, svc).await {
                 tracing::error!("API server stopped: {e}");
             }
         });

@@ -21,6 +21,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_localelb/health", get(health))
         .route("/_localelb/reset", post(reset))
         .route("/moto-api/reset", post(reset))
+        .route("/_localelb/endpoints", get(endpoints))
         .fallback(aws)
         .with_state(app)
 }
@@ -37,6 +38,11 @@ async fn health() -> Response {
     json(serde_json::json!({"status": "ok"}))
 }
 
+async fn endpoints(State(app): State<Arc<App>>) -> Response {
+    let eps = app.dataplane.endpoints.load_full();
+    json(serde_json::to_value(&*eps).unwrap_or_default())
+}
+
 async fn reset(State(app): State<Arc<App>>) -> Response {
     app.reset().await;
     json(serde_json::json!({"status": "reset"}))
@@ -44,6 +50,40 @@ async fn reset(State(app): State<Arc<App>>) -> Response {
 
 async fn aws(
     State(app): State<Arc<App>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    req: axum::extract::Request,
+) -> Response {
+    // `curl http://<DNSName>:<api port>/` reaches that load balancer.
+    let host = req
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let host = crate::dataplane::rule_match::strip_port(host).to_ascii_lowercase();
+    let routing = app.dataplane.routing.load_full();
+    let target = routing
+        .by_dns
+        .get(&host)
+        .and_then(|ls| ls.iter().find(|l| l.protocol == "HTTP"))
+        .cloned();
+    if let Some(listener) = target {
+        use http_body_util::BodyExt;
+        let req = req.map(|b| {
+            b.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+                .boxed_unsync()
+        });
+        let resp = crate::dataplane::proxy::route(&app, &routing, &listener, peer, req).await;
+        return resp.map(axum::body::Body::new);
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 64 << 20)
+        .await
+        .unwrap_or_default();
+    aws_query(app, parts.method, parts.uri, parts.headers, body).await
+}
+
+async fn aws_query(
+    app: Arc<App>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -144,12 +184,18 @@ impl App {
             api_models::dispatch(&mut svc, req)
         } else {
             let (a, r) = (ctx.account.clone(), ctx.region.clone());
-            self.writer
+            let out = self
+                .writer
                 .call(&a, &r, move |scope| {
                     let mut svc = Service::write(&ctx, scope);
                     api_models::dispatch(&mut svc, req)
                 })
-                .await
+                .await;
+            // Answer only once listener sockets and routing reflect this write, so the next
+            // request (or connection) sees it.
+            let g = *self.published.generation.borrow();
+            self.dataplane.wait_applied(g).await;
+            out
         }
     }
 }

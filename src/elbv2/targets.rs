@@ -210,7 +210,40 @@ impl Service<'_> {
                 "You've reached the limit on the number of targets per target group",
             ));
         }
+        self.check_targets_per_lb(&arn)?;
         Ok(m::RegisterTargetsOutput {})
+    }
+
+    /// AWS counts targets per load balancer (`targets-per-application-load-balancer`, …) over
+    /// every target group the load balancer's listeners and rules forward to.
+    fn check_targets_per_lb(&self, tg_arn: &str) -> ApiResult<()> {
+        for lb_arn in self.lbs_using_tg(tg_arn) {
+            let lb_type = self.lb(&lb_arn)?.lb.type_.clone().unwrap_or_default();
+            let quota = match lb_type.as_str() {
+                "network" => "targets-per-network-load-balancer",
+                "gateway" => continue,
+                _ => "targets-per-application-load-balancer",
+            };
+            let limit = super::limits::quota(&self.ctx.config, quota);
+            let total: usize = self
+                .scope()
+                .target_groups
+                .values()
+                .filter(|t| {
+                    t.tg.target_group_arn
+                        .as_deref()
+                        .is_some_and(|a| self.lbs_using_tg(a).contains(&lb_arn))
+                })
+                .map(|t| t.targets.len())
+                .sum();
+            if total as i64 > limit {
+                return Err(ApiError::m(
+                    E::TooManyTargets,
+                    format!("You've reached the limit on the number of targets for load balancer '{lb_arn}'"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// DeregisterTargets: unknown targets succeed. A target of a group in use drains for

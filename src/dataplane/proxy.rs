@@ -1,0 +1,312 @@
+//! The HTTP proxy: match a listener's rules, then forward, redirect or answer, as ALB does.
+
+use super::rule_match::{self, RequestView};
+use super::snapshot::{ActionRoute, ListenerRoute, Routing};
+use crate::App;
+use bytes::Bytes;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, HOST, LOCATION};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Bodies in both directions, streamed.
+pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
+/// The pooled keep-alive client to targets.
+pub type Client = hyper_util::client::legacy::Client<HttpConnector, ProxyBody>;
+
+/// A keep-alive client with a pool per target.
+pub fn client() -> Client {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build(http)
+}
+
+fn full(body: impl Into<Bytes>) -> ProxyBody {
+    Full::new(body.into())
+        .map_err(|e: Infallible| match e {})
+        .boxed_unsync()
+}
+
+/// ALB-style error page.
+pub fn error_page(status: StatusCode) -> Response<ProxyBody> {
+    let text = format!(
+        "<html>\r\n<head><title>{s}</title></head>\r\n<body>\r\n<center><h1>{s}</h1></center>\r\n</body>\r\n</html>\r\n",
+        s = format_args!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+    );
+    let mut r = Response::new(full(text));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/html"));
+    r.headers_mut()
+        .insert("server", HeaderValue::from_static("awselb/2.0"));
+    r
+}
+
+/// Accepts connections on a listener socket until the task is aborted.
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, port: u16) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let app = app.clone();
+                async move {
+                    Ok::<_, Infallible>(
+                        handle(
+                            &app,
+                            port,
+                            peer,
+                            req.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync()),
+                        )
+                        .await,
+                    )
+                }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+fn host_of<B>(req: &Request<B>) -> String {
+    req.headers()
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default()
+}
+
+/// Routes one request that arrived on listener port `port`.
+pub async fn handle(
+    app: &Arc<App>,
+    port: u16,
+    peer: SocketAddr,
+    req: Request<ProxyBody>,
+) -> Response<ProxyBody> {
+    let routing = app.dataplane.routing.load_full();
+    let host = host_of(&req);
+    let Some(listener) = routing.listener_for(port, &host).cloned() else {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE);
+    };
+    route(app, &routing, &listener, peer, req).await
+}
+
+/// Routes a request to a known listener (also used for `Host: <DNSName>` on the API port).
+pub async fn route(
+    app: &Arc<App>,
+    routing: &Routing,
+    listener: &ListenerRoute,
+    peer: SocketAddr,
+    req: Request<ProxyBody>,
+) -> Response<ProxyBody> {
+    let host = host_of(&req);
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let view = RequestView {
+        host: &host,
+        path: req.uri().path(),
+        query: req.uri().query().unwrap_or(""),
+        method: req.method().as_str(),
+        headers: &headers,
+        client_ip: peer.ip(),
+    };
+    let Some(rule) = listener
+        .rules
+        .iter()
+        .find(|r| rule_match::all_match(&r.conditions, &view))
+    else {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE);
+    };
+    match &rule.action {
+        ActionRoute::Fixed {
+            status,
+            content_type,
+            body,
+        } => {
+            let mut r = Response::new(full(body.clone()));
+            *r.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
+            if let Ok(v) = HeaderValue::from_str(content_type) {
+                r.headers_mut().insert("content-type", v);
+            }
+            r
+        }
+        ActionRoute::Redirect(cfg) => redirect(cfg, &host, listener, req.uri()),
+        ActionRoute::Unsupported(msg) => {
+            let mut r = Response::new(full(format!("{msg}\n")));
+            *r.status_mut() = StatusCode::NOT_IMPLEMENTED;
+            r
+        }
+        ActionRoute::Forward { tgs, picker } => {
+            let Some(i) = picker.pick() else {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE);
+            };
+            let Some(tg) = routing.tgs.get(&tgs[i]) else {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE);
+            };
+            if tg.targets.is_empty() {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE);
+            }
+            let eligible: Vec<bool> = tg
+                .targets
+                .iter()
+                .map(|(k, reg, _)| {
+                    app.health
+                        .get_for(k, *reg)
+                        .is_some_and(|h| h.state == "healthy")
+                })
+                .collect();
+            let now = api_models::Timestamp::now().millis();
+            let Some(t) = tg.picker.pick(&eligible, now) else {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE);
+            };
+            let _inflight = tg.picker.start(t);
+            forward(app, tg.targets[t].2, listener.port, peer, req).await
+        }
+    }
+}
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+async fn forward(
+    app: &Arc<App>,
+    addr: SocketAddr,
+    port: u16,
+    peer: SocketAddr,
+    req: Request<ProxyBody>,
+) -> Response<ProxyBody> {
+    let (mut parts, body) = req.into_parts();
+    let pq = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let Ok(uri) = format!("http://{addr}{pq}").parse() else {
+        return error_page(StatusCode::BAD_REQUEST);
+    };
+    // HTTP/2 clients carry the host in :authority; targets get it as Host.
+    if !parts.headers.contains_key(HOST) {
+        if let Some(a) = parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            parts.headers.insert(HOST, a);
+        }
+    }
+    parts.uri = uri;
+    parts.version = hyper::Version::HTTP_11;
+    for h in HOP_BY_HOP {
+        parts.headers.remove(*h);
+    }
+    let client_ip = peer.ip().to_string();
+    let xff = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prev) => format!("{prev}, {client_ip}"),
+        None => client_ip,
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        parts.headers.insert("x-forwarded-for", v);
+    }
+    parts
+        .headers
+        .insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    parts
+        .headers
+        .insert("x-forwarded-port", HeaderValue::from(port));
+    let upstream = Request::from_parts(parts, body);
+    match tokio::time::timeout(
+        Duration::from_secs(60),
+        app.dataplane.client.request(upstream),
+    )
+    .await
+    {
+        Err(_) => error_page(StatusCode::GATEWAY_TIMEOUT),
+        Ok(Err(_)) => error_page(StatusCode::BAD_GATEWAY),
+        Ok(Ok(resp)) => {
+            let (mut parts, body) = resp.into_parts();
+            for h in HOP_BY_HOP {
+                parts.headers.remove(*h);
+            }
+            Response::from_parts(
+                parts,
+                body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
+            )
+        }
+    }
+}
+
+/// Builds ALB's redirect `Location` from the template and the request.
+fn redirect(
+    cfg: &api_models::RedirectActionConfig,
+    host: &str,
+    listener: &ListenerRoute,
+    uri: &hyper::Uri,
+) -> Response<ProxyBody> {
+    let proto = "http";
+    let req_host = rule_match::strip_port(host);
+    let port = listener.port.to_string();
+    let path = uri.path().trim_start_matches('/');
+    let query = uri.query().unwrap_or("");
+    let sub = |t: &str| {
+        t.replace("#{protocol}", proto)
+            .replace("#{host}", req_host)
+            .replace("#{port}", &port)
+            .replace("#{path}", path)
+            .replace("#{query}", query)
+    };
+    let scheme = sub(cfg.protocol.as_deref().unwrap_or("#{protocol}")).to_ascii_lowercase();
+    let h = sub(cfg.host.as_deref().unwrap_or("#{host}"));
+    let p = sub(cfg.port.as_deref().unwrap_or("#{port}"));
+    let pa = sub(cfg.path.as_deref().unwrap_or("/#{path}"));
+    let q = sub(cfg.query.as_deref().unwrap_or("#{query}"));
+    let default_port = (scheme == "http" && p == "80") || (scheme == "https" && p == "443");
+    let mut loc = format!("{scheme}://{h}");
+    if !default_port {
+        loc.push(':');
+        loc.push_str(&p);
+    }
+    loc.push_str(&pa);
+    if !q.is_empty() {
+        loc.push('?');
+        loc.push_str(&q);
+    }
+    let status = if cfg.status_code.as_deref() == Some("HTTP_302") {
+        StatusCode::FOUND
+    } else {
+        StatusCode::MOVED_PERMANENTLY
+    };
+    let mut r = error_page(status);
+    if let Ok(v) = HeaderValue::from_str(&loc) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}

@@ -1,0 +1,258 @@
+//! The routing table: an immutable view of the committed state, rebuilt on every change and
+//! swapped atomically. Wildcards, regexes and CIDRs are compiled here, never per request.
+
+use super::rule_match::{self, Condition};
+use super::select::{Algorithm, TargetPicker, WeightedPicker};
+use crate::health::TargetKey;
+use crate::state::{Scope, World};
+use api_models as m;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// What a matched rule does.
+pub enum ActionRoute {
+    /// Forward to one of the target groups, picked by weight.
+    Forward {
+        tgs: Vec<String>,
+        picker: WeightedPicker,
+    },
+    /// An HTTP redirect built from the rule's template.
+    Redirect(m::RedirectActionConfig),
+    /// A fixed response.
+    Fixed {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// An action this data plane does not perform (authenticate-*, jwt-validation).
+    Unsupported(String),
+}
+
+/// One rule, compiled.
+pub struct RuleRoute {
+    pub arn: String,
+    pub conditions: Vec<Condition>,
+    pub action: ActionRoute,
+}
+
+/// One listener with its rules in evaluation order (priority, default last).
+pub struct ListenerRoute {
+    pub arn: String,
+    pub lb_arn: String,
+    pub lb_name: String,
+    pub dns_name: String,
+    pub protocol: String,
+    pub port: u16,
+    pub rules: Vec<RuleRoute>,
+}
+
+/// A target group's targets and how to pick among them.
+pub struct TgRoute {
+    pub arn: String,
+    pub targets: Vec<(TargetKey, i64, SocketAddr)>,
+    pub picker: TargetPicker,
+}
+
+/// The whole routing table.
+#[derive(Default)]
+pub struct Routing {
+    pub generation: u64,
+    /// Listener port → listeners on it (one per load balancer), oldest load balancer first.
+    pub ports: BTreeMap<u16, Vec<Arc<ListenerRoute>>>,
+    /// Load balancer DNS name → its listeners.
+    pub by_dns: HashMap<String, Vec<Arc<ListenerRoute>>>,
+    pub tgs: HashMap<String, Arc<TgRoute>>,
+}
+
+/// Where a target is reached: ip targets at their address, instances on loopback.
+pub fn target_addr(target_type: &str, id: &str, port: i32) -> Option<SocketAddr> {
+    let ip: IpAddr = match target_type {
+        "ip" => id.parse().ok()?,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
+}
+
+fn action_route(actions: &[m::Action]) -> ActionRoute {
+    let mut sorted: Vec<&m::Action> = actions.iter().collect();
+    sorted.sort_by_key(|a| a.order.unwrap_or(i32::MAX));
+    for a in sorted {
+        match a.type_.as_deref() {
+            Some("forward") => {
+                let tuples: Vec<(String, u32)> = match a
+                    .forward_config
+                    .as_ref()
+                    .and_then(|f| f.target_groups.as_ref())
+                {
+                    Some(t) if !t.is_empty() => t
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.target_group_arn.clone()?,
+                                t.weight.unwrap_or(1).max(0) as u32,
+                            ))
+                        })
+                        .collect(),
+                    _ => a.target_group_arn.iter().map(|t| (t.clone(), 1)).collect(),
+                };
+                let weights: Vec<u32> = tuples.iter().map(|t| t.1).collect();
+                return ActionRoute::Forward {
+                    tgs: tuples.into_iter().map(|t| t.0).collect(),
+                    picker: WeightedPicker::new(&weights),
+                };
+            }
+            Some("redirect") => {
+                return ActionRoute::Redirect(a.redirect_config.clone().unwrap_or_default())
+            }
+            Some("fixed-response") => {
+                let c = a.fixed_response_config.clone().unwrap_or_default();
+                return ActionRoute::Fixed {
+                    status: c
+                        .status_code
+                        .as_deref()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(200),
+                    content_type: c
+                        .content_type
+                        .unwrap_or_else(|| "text/plain; charset=utf-8".into()),
+                    body: c.message_body.unwrap_or_default(),
+                };
+            }
+            // Authentication runs before the terminal action; it is not performed locally.
+            Some(t @ ("authenticate-oidc" | "authenticate-cognito" | "jwt-validation")) => {
+                return ActionRoute::Unsupported(format!("localelb does not perform {t} actions"));
+            }
+            _ => {}
+        }
+    }
+    ActionRoute::Unsupported("the rule has no terminal action".into())
+}
+
+fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) {
+    for l in scope.listeners.values() {
+        let li = &l.listener;
+        let (Some(arn), Some(lb_arn)) = (li.listener_arn.clone(), li.load_balancer_arn.clone())
+        else {
+            continue;
+        };
+        let Some(lb) = scope.load_balancers.get(&lb_arn) else {
+            continue;
+        };
+        let port = li.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(6081);
+        let mut rules: Vec<&crate::state::RuleRec> = scope
+            .rules
+            .values()
+            .filter(|x| x.listener_arn == arn)
+            .collect();
+        // Priority order, the default rule last.
+        rules.sort_by_key(|x| {
+            x.rule
+                .priority
+                .as_deref()
+                .and_then(|p| p.parse::<u32>().ok())
+                .unwrap_or(u32::MAX)
+        });
+        let rules = rules
+            .into_iter()
+            .map(|x| RuleRoute {
+                arn: x.rule.rule_arn.clone().unwrap_or_default(),
+                conditions: x
+                    .rule
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .filter_map(rule_match::compile)
+                    .collect(),
+                action: action_route(x.rule.actions.as_deref().unwrap_or_default()),
+            })
+            .collect();
+        let route = Arc::new(ListenerRoute {
+            arn,
+            lb_arn: lb_arn.clone(),
+            lb_name: lb.lb.load_balancer_name.clone().unwrap_or_default(),
+            dns_name: lb
+                .lb
+                .dns_name
+                .clone()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+            protocol: li.protocol.clone().unwrap_or_else(|| "GENEVE".into()),
+            port,
+            rules,
+        });
+        lb_order.push((lb.seq, route.arn.clone()));
+        r.ports.entry(port).or_default().push(route.clone());
+        r.by_dns
+            .entry(route.dns_name.clone())
+            .or_default()
+            .push(route);
+    }
+    for tg in scope.target_groups.values() {
+        let Some(arn) = tg.tg.target_group_arn.clone() else {
+            continue;
+        };
+        let tt = tg.tg.target_type.as_deref().unwrap_or("instance");
+        let targets: Vec<(TargetKey, i64, SocketAddr)> = tg
+            .targets
+            .iter()
+            .filter_map(|t| {
+                let addr = target_addr(tt, &t.id, t.port)?;
+                Some((
+                    TargetKey {
+                        tg_arn: arn.clone(),
+                        id: t.id.clone(),
+                        port: t.port,
+                    },
+                    t.registered_ms,
+                    addr,
+                ))
+            })
+            .collect();
+        let algorithm = Algorithm::parse(
+            tg.attributes
+                .get("load_balancing.algorithm.type")
+                .map(String::as_str)
+                .unwrap_or("round_robin"),
+        );
+        let picker = TargetPicker::new(targets.len(), algorithm, None);
+        r.tgs.insert(
+            arn.clone(),
+            Arc::new(TgRoute {
+                arn,
+                targets,
+                picker,
+            }),
+        );
+    }
+}
+
+impl Routing {
+    /// Builds the table from a committed world.
+    pub fn build(world: &World, generation: u64) -> Routing {
+        let mut r = Routing {
+            generation,
+            ..Default::default()
+        };
+        let mut order = Vec::new();
+        for scope in world.scopes.values() {
+            add_scope(scope, &mut r, &mut order);
+        }
+        // Listeners sharing a port: the oldest load balancer is the default for unknown hosts.
+        let rank: HashMap<String, u64> = order.into_iter().map(|(s, a)| (a, s)).collect();
+        for v in r.ports.values_mut() {
+            v.sort_by_key(|l| rank.get(&l.arn).copied().unwrap_or(u64::MAX));
+        }
+        r
+    }
+
+    /// The listener on `port` for a request with `host`: the load balancer whose DNS name is the
+    /// host, else the oldest load balancer listening there.
+    pub fn listener_for(&self, port: u16, host: &str) -> Option<&Arc<ListenerRoute>> {
+        let list = self.ports.get(&port)?;
+        let host = rule_match::strip_port(host).to_ascii_lowercase();
+        list.iter()
+            .find(|l| l.dns_name == host)
+            .or_else(|| list.first())
+    }
+}
