@@ -139,9 +139,15 @@ impl Store {
             let mut up = tx.prepare_cached(
                 "INSERT OR REPLACE INTO resources(key, kind, account, region, body) VALUES (?, ?, ?, ?, ?)",
             )?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO resources(key, kind, account, region, body) VALUES (?, ?, ?, ?, ?)",
+            )?;
             let mut del = tx.prepare_cached("DELETE FROM resources WHERE key = ?")?;
             for c in changes {
                 match &c.body {
+                    Some(body) if c.new => {
+                        ins.execute(params![c.key, c.kind, c.account, c.region, body])?;
+                    }
                     Some(body) => {
                         up.execute(params![c.key, c.kind, c.account, c.region, body])?;
                     }

@@ -170,7 +170,8 @@ impl App {
         ctx: CallCtx,
         req: api_models::Request,
     ) -> Result<api_models::Response, ApiError> {
-        if elbv2::is_read(req.operation()) {
+        let op = req.operation();
+        if elbv2::is_read(op) {
             let world = self.published.world.load_full();
             let empty;
             let scope = match world.scope(&ctx.account, &ctx.region) {
@@ -193,8 +194,10 @@ impl App {
                 .await;
             // Answer only once listener sockets and routing reflect this write, so the next
             // request (or connection) sees it.
-            let g = *self.published.generation.borrow();
-            self.dataplane.wait_applied(g).await;
+            if crate::dataplane::affects_routing(op) {
+                let g = *self.published.generation.borrow();
+                self.dataplane.wait_applied(g).await;
+            }
             out
         }
     }
