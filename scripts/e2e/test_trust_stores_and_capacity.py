@@ -319,3 +319,34 @@ def test_ec2_network_for_load_balancer(ec2, elbv2):
     assert sorted((z["ZoneName"], z["SubnetId"]) for z in lb["AvailabilityZones"]) == sorted(
         (f"{support.REGION}{az}", s["SubnetId"]) for az, s in subnets.items()
     )
+
+
+def test_revocation_content_errors(elbv2, pki):
+    """AddTrustStoreRevocations: a missing S3 object is RevocationContentNotFound; a file that is not a CRL is InvalidRevocationContent."""
+    arn = create_ts(elbv2)["TrustStoreArn"]
+    with raises_code("RevocationContentNotFound"):
+        elbv2.add_trust_store_revocations(
+            TrustStoreArn=arn, RevocationContents=[{"S3Bucket": BUCKET, "S3Key": "crl/missing.pem"}]
+        )
+    with raises_code("InvalidRevocationContent"):
+        elbv2.add_trust_store_revocations(
+            TrustStoreArn=arn, RevocationContents=[{"S3Bucket": BUCKET, "S3Key": "ca/junk.txt"}]
+        )
+    assert elbv2.describe_trust_store_revocations(TrustStoreArn=arn)["TrustStoreRevocations"] == []
+
+
+def test_too_many_trust_stores(elbv2, pki):
+    """Creating trust stores beyond the trust-stores-per-account quota (20) is TooManyTrustStores."""
+    for i in range(20):
+        create_ts(elbv2, name=f"quota-ts-{i}")
+    with raises_code("TooManyTrustStores"):
+        create_ts(elbv2, name="quota-ts-20")
+
+
+def test_capacity_units_limit(elbv2, net):
+    """A capacity reservation above the load balancer's maximum LCUs is CapacityUnitsLimitExceeded."""
+    lb = support.create_lb(elbv2, net)
+    with raises_code("CapacityUnitsLimitExceeded"):
+        elbv2.modify_capacity_reservation(
+            LoadBalancerArn=lb["LoadBalancerArn"], MinimumLoadBalancerCapacity={"CapacityUnits": 1_000_000}
+        )
