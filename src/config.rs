@@ -62,6 +62,7 @@ localelb — a local, AWS-compatible Elastic Load Balancing v2
 
 USAGE:
     localelb serve [OPTIONS]
+    localelb endpoints [--endpoint URL]   where each listener is served (JSON), from a running server
 
 OPTIONS:
     --listen ADDR                 API address [env LOCALELB_LISTEN] (default 127.0.0.1:4566; port 0 = any free port)

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dataplane;
 pub mod ec2;
 pub mod elbv2;
+pub mod endpoints_cmd;
 pub mod health;
 pub mod state;
 pub mod store;

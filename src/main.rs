@@ -37,6 +37,33 @@ async fn main() {
                 }
             }
         }
+        "endpoints" => {
+            // `localelb endpoints [--endpoint URL]`; default: LOCALELB_LISTEN or 127.0.0.1:4566.
+            let mut base =
+                std::env::var("LOCALELB_LISTEN").unwrap_or_else(|_| "127.0.0.1:4566".into());
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--endpoint" => base = it.next().cloned().unwrap_or_default(),
+                    other => {
+                        eprintln!("unknown option {other}\n\n{}", config::USAGE);
+                        std::process::exit(2);
+                    }
+                }
+            }
+            let base = if base.starts_with("http://") {
+                base
+            } else {
+                format!("http://{base}")
+            };
+            match localelb::endpoints_cmd::run(&base) {
+                Ok(text) => println!("{text}"),
+                Err(e) => {
+                    eprintln!("localelb: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         "-h" | "--help" | "help" => print!("{}", config::USAGE),
         other => {
             eprintln!("unknown command {other}\n\n{}", config::USAGE);

@@ -339,7 +339,10 @@ mod tests {
     use super::Table;
 
     fn changes(t: &mut Table<u32>) -> Vec<(String, Option<u32>, bool)> {
-        t.take_changes().into_iter().map(|(k, v, n)| (k, v.map(|v| *v), n)).collect()
+        t.take_changes()
+            .into_iter()
+            .map(|(k, v, n)| (k, v.map(|v| *v), n))
+            .collect()
     }
 
     #[test]

@@ -327,6 +327,22 @@ def test_endpoints_lists_each_listener(elbv2, endpoint, net, backends):
     assert len({got[a]["address"] for a in got}) == 3
 
 
+def test_endpoints_command_prints_the_same_listeners(elbv2, endpoint, net, backends):
+    """`localelb endpoints --endpoint URL` prints the server's endpoint list as JSON."""
+    import subprocess
+
+    from conftest import _binary
+
+    (b0,) = backends(1)
+    s = Stack(elbv2, endpoint, net, [b0])
+    out = subprocess.run(
+        [str(_binary()), "endpoints", "--endpoint", endpoint], capture_output=True, text=True, timeout=30, check=True
+    )
+    printed = json.loads(out.stdout)
+    assert [e["listenerArn"] for e in printed] == [s.listener_arn]
+    assert printed == endpoints(endpoint)
+
+
 def test_create_listener_serves_at_once_and_delete_closes(elbv2, endpoint, net, backends):
     """The request right after CreateListener is served; after DeleteListener the socket refuses and the entry is gone."""
     (b0,) = backends(1)
