@@ -672,3 +672,39 @@ def test_dns_name_on_api_port_routes_to_that_lb(elbv2, endpoint, net, backends):
         assert (seen.path, seen.query) == ("/via/dns", "k=v")
     # The API itself is still served on that port.
     assert elbv2.describe_load_balancers()["LoadBalancers"]
+
+
+def test_https_listener_terminates_tls_with_a_certificate_for_the_dns_name(elbv2, endpoint, net, backends):
+    """An HTTPS listener terminates TLS (certificate for the load balancer's DNS name) and forwards with X-Forwarded-Proto https."""
+    import socket as _socket
+    import ssl
+
+    (b0,) = backends(1)
+    lb = create_lb(elbv2, net)
+    tg = tg_for(elbv2, lb["VpcId"], b0)
+    listener = create_listener(
+        elbv2,
+        lb["LoadBalancerArn"],
+        tg["TargetGroupArn"],
+        protocol="HTTPS",
+        Certificates=[{"CertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/e2e"}],
+    )
+    wait_state(elbv2, tg["TargetGroupArn"])
+    addr = address_of(endpoint, listener["ListenerArn"])
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = _socket.create_connection(addr, timeout=5)
+    tls = ctx.wrap_socket(raw, server_hostname=lb["DNSName"])
+    der = tls.getpeercert(binary_form=True)
+    conn = http.client.HTTPConnection(*addr, timeout=5)
+    conn.sock = tls
+    conn.request("GET", "/secure?x=1", headers={"Host": lb["DNSName"]})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    assert r.status == 200 and body == b"backend " + b0.name.encode()
+    seen = b0.seen()[-1]
+    assert seen.path == "/secure" and seen.headers.get("X-Forwarded-Proto") == "https"
+    # The served certificate names the load balancer's DNS name.
+    assert lb["DNSName"].lower().encode() in der

@@ -31,6 +31,8 @@ pub struct Endpoint {
 struct Bound {
     addr: Result<SocketAddr, String>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Set while the port serves HTTPS; swapped when its load balancers change.
+    tls: Arc<arc_swap::ArcSwapOption<tokio_rustls::TlsAcceptor>>,
 }
 
 /// The data plane's shared state.
@@ -41,6 +43,7 @@ pub struct DataPlane {
     sockets: Mutex<HashMap<u16, Bound>>,
     pub endpoints: ArcSwap<Vec<Endpoint>>,
     pub client: proxy::Client,
+    certs: super::tls::CertCache,
 }
 
 impl DataPlane {
@@ -52,6 +55,7 @@ impl DataPlane {
             sockets: Mutex::new(HashMap::new()),
             endpoints: ArcSwap::from_pointee(Vec::new()),
             client: proxy::client(),
+            certs: super::tls::CertCache::default(),
         })
     }
 
@@ -64,7 +68,12 @@ impl DataPlane {
 }
 
 fn served_protocol(p: &str) -> bool {
-    p == "HTTP"
+    p == "HTTP" || p == "HTTPS"
+}
+
+/// A port speaks the protocol of its oldest load balancer's listener.
+fn port_protocol(ls: &[Arc<super::snapshot::ListenerRoute>]) -> &str {
+    ls.first().map(|l| l.protocol.as_str()).unwrap_or("")
 }
 
 fn bind(app: &App, port: u16) -> Result<std::net::TcpListener, String> {
@@ -136,19 +145,41 @@ fn reconcile(app: &Arc<App>, g: u64) {
         }
         keep
     });
+    let mut tls_errors: HashMap<u16, String> = HashMap::new();
     for port in &wanted {
-        if sockets.get(port).is_some_and(|b| b.addr.is_ok()) {
+        let ls = &routing.ports[port];
+        // HTTPS ports get an acceptor with a certificate per load balancer, chosen by SNI.
+        let acceptor = if port_protocol(ls) == "HTTPS" {
+            let names: Vec<String> = ls
+                .iter()
+                .filter(|l| l.protocol == "HTTPS")
+                .map(|l| l.dns_name.clone())
+                .collect();
+            match super::tls::acceptor(&dp.certs, &names) {
+                Ok(a) => Some(Arc::new(a)),
+                Err(e) => {
+                    tls_errors.insert(*port, format!("cannot set up TLS: {e}"));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(b) = sockets.get(port).filter(|b| b.addr.is_ok()) {
+            b.tls.store(acceptor);
             continue;
         }
+        let tls = Arc::new(arc_swap::ArcSwapOption::new(acceptor));
         let bound = match bind(app, *port)
             .and_then(|l| tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string()))
         {
             Ok(listener) => {
                 let addr = listener.local_addr().map_err(|e| e.to_string());
-                let task = tokio::spawn(proxy::serve(app.clone(), listener, *port));
+                let task = tokio::spawn(proxy::serve(app.clone(), listener, *port, tls.clone()));
                 Bound {
                     addr,
                     task: Some(task),
+                    tls,
                 }
             }
             Err(e) => {
@@ -156,6 +187,7 @@ fn reconcile(app: &Arc<App>, g: u64) {
                 Bound {
                     addr: Err(e),
                     task: None,
+                    tls,
                 }
             }
         };
@@ -170,6 +202,16 @@ fn reconcile(app: &Arc<App>, g: u64) {
                     Some(format!(
                         "{} listeners are not served by the native data plane yet",
                         l.protocol
+                    )),
+                )
+            } else if let Some(e) = tls_errors.get(port) {
+                (None, Some(e.clone()))
+            } else if l.protocol != port_protocol(ls) {
+                (
+                    None,
+                    Some(format!(
+                        "port {port} already serves {} for another load balancer",
+                        port_protocol(ls)
                     )),
                 )
             } else {

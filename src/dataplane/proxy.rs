@@ -53,13 +53,19 @@ pub fn error_page(status: StatusCode) -> Response<ProxyBody> {
 }
 
 /// Accepts connections on a listener socket until the task is aborted.
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, port: u16) {
+pub async fn serve(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    port: u16,
+    tls: Arc<arc_swap::ArcSwapOption<tokio_rustls::TlsAcceptor>>,
+) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let acceptor = tls.load_full();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let app = app.clone();
@@ -75,9 +81,24 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, port: u16) 
                     )
                 }
             });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                .await;
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            match acceptor {
+                None => {
+                    let _ = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                        .await;
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                    let Ok(Ok(tls)) = handshake.await else {
+                        return;
+                    };
+                    let _ = builder
+                        .serve_connection_with_upgrades(TokioIo::new(tls), svc)
+                        .await;
+                }
+            }
         });
     }
 }
@@ -178,7 +199,14 @@ pub async fn route(
                 return error_page(StatusCode::SERVICE_UNAVAILABLE);
             };
             let _inflight = tg.picker.start(t);
-            forward(app, tg.targets[t].2, listener.port, peer, req).await
+            {
+                let proto = if listener.protocol == "HTTPS" {
+                    "https"
+                } else {
+                    "http"
+                };
+                forward(app, tg.targets[t].2, listener.port, proto, peer, req).await
+            }
         }
     }
 }
@@ -197,6 +225,7 @@ async fn forward(
     app: &Arc<App>,
     addr: SocketAddr,
     port: u16,
+    proto: &'static str,
     peer: SocketAddr,
     req: Request<ProxyBody>,
 ) -> Response<ProxyBody> {
@@ -238,7 +267,7 @@ async fn forward(
     }
     parts
         .headers
-        .insert("x-forwarded-proto", HeaderValue::from_static("http"));
+        .insert("x-forwarded-proto", HeaderValue::from_static(proto));
     parts
         .headers
         .insert("x-forwarded-port", HeaderValue::from(port));
@@ -271,7 +300,11 @@ fn redirect(
     listener: &ListenerRoute,
     uri: &hyper::Uri,
 ) -> Response<ProxyBody> {
-    let proto = "http";
+    let proto = if listener.protocol == "HTTPS" {
+        "https"
+    } else {
+        "http"
+    };
     let req_host = rule_match::strip_port(host);
     let port = listener.port.to_string();
     let path = uri.path().trim_start_matches('/');
