@@ -21,6 +21,7 @@ from support import (
     create_tg,
     forward,
     free_port,
+    unique,
     http_request,
     wait_until,
     weighted,
@@ -708,3 +709,47 @@ def test_https_listener_terminates_tls_with_a_certificate_for_the_dns_name(elbv2
     assert seen.path == "/secure" and seen.headers.get("X-Forwarded-Proto") == "https"
     # The served certificate names the load balancer's DNS name.
     assert lb["DNSName"].lower().encode() in der
+
+
+def test_tcp_listener_proxies_streams(elbv2, endpoint, net):
+    """An NLB TCP listener forwards each connection's bytes both ways to a target of its target group."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def echo():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(2)
+                try:
+                    data = c.recv(1024)
+                    # Health checks connect and close without sending anything.
+                    if data:
+                        c.sendall(b"echo:" + data)
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    try:
+        lb = create_lb(elbv2, net, type="network")
+        tg = elbv2.create_target_group(
+            Name=unique("tcp"), Protocol="TCP", Port=port, VpcId=lb["VpcId"], TargetType="ip"
+        )["TargetGroups"][0]
+        elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": port}])
+        listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"], protocol="TCP")
+        addr = address_of(endpoint, listener["ListenerArn"])
+        with socket.create_connection(addr, timeout=5) as c:
+            c.sendall(b"hello")
+            assert c.recv(1024) == b"echo:hello"
+    finally:
+        stop.set()
+        t.join(timeout=2)
+        srv.close()

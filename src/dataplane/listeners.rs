@@ -68,7 +68,7 @@ impl DataPlane {
 }
 
 fn served_protocol(p: &str) -> bool {
-    p == "HTTP" || p == "HTTPS"
+    matches!(p, "HTTP" | "HTTPS" | "TCP")
 }
 
 /// A port speaks the protocol of its oldest load balancer's listener.
@@ -175,7 +175,11 @@ fn reconcile(app: &Arc<App>, g: u64) {
         {
             Ok(listener) => {
                 let addr = listener.local_addr().map_err(|e| e.to_string());
-                let task = tokio::spawn(proxy::serve(app.clone(), listener, *port, tls.clone()));
+                let task = if port_protocol(ls) == "TCP" {
+                    tokio::spawn(super::stream::serve(app.clone(), listener, *port))
+                } else {
+                    tokio::spawn(proxy::serve(app.clone(), listener, *port, tls.clone()))
+                };
                 Bound {
                     addr,
                     task: Some(task),

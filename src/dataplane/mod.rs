@@ -6,6 +6,7 @@ pub mod proxy;
 pub mod rule_match;
 pub mod select;
 pub mod snapshot;
+pub mod stream;
 pub mod tls;
 
 /// Whether a successful call of `op` can change what the data plane serves (so the answer waits

@@ -176,39 +176,45 @@ pub async fn route(
             r
         }
         ActionRoute::Forward { tgs, picker } => {
-            let Some(i) = picker.pick() else {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE);
-            };
-            let Some(tg) = routing.tgs.get(&tgs[i]) else {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE);
-            };
-            if tg.targets.is_empty() {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE);
-            }
-            let eligible: Vec<bool> = tg
-                .targets
-                .iter()
-                .map(|(k, reg, _)| {
-                    app.health
-                        .get_for(k, *reg)
-                        .is_some_and(|h| h.state == "healthy")
-                })
-                .collect();
-            let now = api_models::Timestamp::now().millis();
-            let Some(t) = tg.picker.pick(&eligible, now) else {
+            let Some((tg, t)) = choose_target(app, routing, tgs, picker) else {
                 return error_page(StatusCode::SERVICE_UNAVAILABLE);
             };
             let _inflight = tg.picker.start(t);
-            {
-                let proto = if listener.protocol == "HTTPS" {
-                    "https"
-                } else {
-                    "http"
-                };
-                forward(app, tg.targets[t].2, listener.port, proto, peer, req).await
-            }
+            let proto = if listener.protocol == "HTTPS" {
+                "https"
+            } else {
+                "http"
+            };
+            forward(app, tg.targets[t].2, listener.port, proto, peer, req).await
         }
     }
+}
+
+/// Picks a target group by weight, then a target in it (healthy ones, failing open when none
+/// is). None when the group is gone or has no registered targets.
+pub fn choose_target(
+    app: &App,
+    routing: &Routing,
+    tgs: &[String],
+    picker: &super::select::WeightedPicker,
+) -> Option<(Arc<super::snapshot::TgRoute>, usize)> {
+    let tg = routing.tgs.get(&tgs[picker.pick()?])?.clone();
+    if tg.targets.is_empty() {
+        return None;
+    }
+    let eligible: Vec<bool> = tg
+        .targets
+        .iter()
+        .map(|(k, reg, _)| {
+            app.health
+                .get_for(k, *reg)
+                .is_some_and(|h| h.state == "healthy")
+        })
+        .collect();
+    let t = tg
+        .picker
+        .pick(&eligible, api_models::Timestamp::now().millis())?;
+    Some((tg, t))
 }
 
 const HOP_BY_HOP: &[&str] = &[
