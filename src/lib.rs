@@ -79,5 +79,6 @@ impl App {
     pub async fn reset(&self) {
         self.writer.reset().await;
         self.health.clear();
+        self.dataplane.metrics.clear();
     }
 }

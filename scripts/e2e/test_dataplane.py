@@ -753,3 +753,21 @@ def test_tcp_listener_proxies_streams(elbv2, endpoint, net):
         stop.set()
         t.join(timeout=2)
         srv.close()
+
+
+def test_metrics_count_requests_by_target_and_status_class(elbv2, endpoint, net, backends):
+    """/_localelb/metrics (Prometheus text) counts forwarded requests per load balancer, listener, target group and target."""
+    import urllib.request
+
+    (b0,) = backends(1)
+    s = Stack(elbv2, endpoint, net, [b0])
+    s.healthy()
+    for _ in range(3):
+        assert s.routed("/m") == b0.name
+    text = urllib.request.urlopen(endpoint + "/_localelb/metrics", timeout=5).read().decode()
+    labels = (
+        f'load_balancer="{s.lb["LoadBalancerName"]}",listener="{s.listener_arn}",'
+        f'target_group="{s.arns[0]}",target="127.0.0.1:{b0.port}"'
+    )
+    assert f"localelb_requests_total{{{labels}}} 3" in text, text
+    assert f'localelb_responses_total{{{labels},code="2xx"}} 3' in text, text

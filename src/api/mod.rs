@@ -22,6 +22,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_localelb/reset", post(reset))
         .route("/moto-api/reset", post(reset))
         .route("/_localelb/endpoints", get(endpoints))
+        .route("/_localelb/metrics", get(metrics))
         .fallback(aws)
         .with_state(app)
 }
@@ -41,6 +42,17 @@ async fn health() -> Response {
 async fn endpoints(State(app): State<Arc<App>>) -> Response {
     let eps = app.dataplane.endpoints.load_full();
     json(serde_json::to_value(&*eps).unwrap_or_default())
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        app.dataplane.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {

@@ -44,6 +44,7 @@ pub struct DataPlane {
     pub endpoints: ArcSwap<Vec<Endpoint>>,
     pub client: proxy::Client,
     certs: super::tls::CertCache,
+    pub metrics: super::metrics::Metrics,
 }
 
 impl DataPlane {
@@ -56,6 +57,7 @@ impl DataPlane {
             endpoints: ArcSwap::from_pointee(Vec::new()),
             client: proxy::client(),
             certs: super::tls::CertCache::default(),
+            metrics: super::metrics::Metrics::default(),
         })
     }
 

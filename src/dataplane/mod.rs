@@ -2,6 +2,7 @@
 //! and the HTTP proxy that serves them.
 
 pub mod listeners;
+pub mod metrics;
 pub mod proxy;
 pub mod rule_match;
 pub mod select;

@@ -185,9 +185,31 @@ pub async fn route(
             } else {
                 "http"
             };
-            forward(app, tg.targets[t].2, listener.port, proto, peer, req).await
+            let started = std::time::Instant::now();
+            let bytes_in = content_length(req.headers());
+            let resp = forward(app, tg.targets[t].2, listener.port, proto, peer, req).await;
+            app.dataplane.metrics.record(
+                super::metrics::Labels {
+                    load_balancer: listener.lb_name.clone(),
+                    listener: listener.arn.clone(),
+                    target_group: tg.arn.clone(),
+                    target: tg.targets[t].2.to_string(),
+                },
+                resp.status().as_u16(),
+                bytes_in,
+                content_length(resp.headers()),
+                started.elapsed().as_secs_f64(),
+            );
+            resp
         }
     }
+}
+
+fn content_length(h: &hyper::HeaderMap) -> u64 {
+    h.get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Picks a target group by weight, then a target in it (healthy ones, failing open when none
