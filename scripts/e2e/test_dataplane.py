@@ -771,3 +771,58 @@ def test_metrics_count_requests_by_target_and_status_class(elbv2, endpoint, net,
     )
     assert f"localelb_requests_total{{{labels}}} 3" in text, text
     assert f'localelb_responses_total{{{labels},code="2xx"}} 3' in text, text
+
+
+def _cookie(resp, name):
+    for k, v in resp.headers.items():
+        if k.lower() == "set-cookie" and v.startswith(name + "="):
+            return v.split(";", 1)[0].split("=", 1)[1]
+    return None
+
+
+def test_target_group_stickiness_pins_a_client_to_one_group(elbv2, endpoint, net, backends):
+    """A weighted forward with TargetGroupStickinessConfig sets AWSALBTG/AWSALBTGCORS; requests carrying it stay on that group."""
+    b0, b1 = backends(2)
+    s = Stack(elbv2, endpoint, net, [b0, b1])
+    elbv2.modify_listener(
+        ListenerArn=s.listener_arn,
+        DefaultActions=[
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [{"TargetGroupArn": s.arns[0], "Weight": 1}, {"TargetGroupArn": s.arns[1], "Weight": 1}],
+                    "TargetGroupStickinessConfig": {"Enabled": True, "DurationSeconds": 300},
+                },
+            }
+        ],
+    )
+    s.healthy()
+    first = s.get("/")
+    token = _cookie(first, "AWSALBTG")
+    assert first.status == 200 and token, dict(first.headers)
+    assert _cookie(first, "AWSALBTGCORS") == token
+    stuck = first.backend
+    got = {s.get("/", headers={"Cookie": f"AWSALBTG={token}"}).backend for _ in range(10)}
+    assert got == {stuck}
+    # Without the cookie, the 1:1 weights alternate.
+    assert {s.get("/").backend for _ in range(4)} == {b0.name, b1.name}
+
+
+def test_lb_cookie_stickiness_pins_a_client_to_one_target(elbv2, endpoint, net, backends):
+    """stickiness.type=lb_cookie sets AWSALB/AWSALBCORS; requests carrying it reach the same target."""
+    b0, b1 = backends(2)
+    lb = create_lb(elbv2, net)
+    tg = tg_for(elbv2, lb["VpcId"], b0, b1)
+    elbv2.modify_target_group_attributes(
+        TargetGroupArn=tg["TargetGroupArn"],
+        Attributes=[{"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "lb_cookie"}],
+    )
+    listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"])
+    wait_state(elbv2, tg["TargetGroupArn"])
+    addr = address_of(endpoint, listener["ListenerArn"])
+    first = send(addr, "/")
+    token = _cookie(first, "AWSALB")
+    assert first.status == 200 and token, dict(first.headers)
+    got = {send(addr, "/", headers={"Cookie": f"AWSALB={token}"}).backend for _ in range(10)}
+    assert got == {first.backend}
+    assert {send(addr, "/").backend for _ in range(4)} == {b0.name, b1.name}

@@ -7,6 +7,7 @@ pub mod proxy;
 pub mod rule_match;
 pub mod select;
 pub mod snapshot;
+pub mod sticky;
 pub mod stream;
 pub mod tls;
 

@@ -175,8 +175,14 @@ pub async fn route(
             *r.status_mut() = StatusCode::NOT_IMPLEMENTED;
             r
         }
-        ActionRoute::Forward { tgs, picker } => {
-            let Some((tg, t)) = choose_target(app, routing, tgs, picker) else {
+        ActionRoute::Forward {
+            tgs,
+            weights,
+            picker,
+            stickiness_s,
+        } => {
+            let hints = super::sticky::Hints::from_request(req.headers(), stickiness_s.is_some());
+            let Some((tg, t)) = choose_target(app, routing, tgs, weights, picker, &hints) else {
                 return error_page(StatusCode::SERVICE_UNAVAILABLE);
             };
             let _inflight = tg.picker.start(t);
@@ -200,6 +206,21 @@ pub async fn route(
                 content_length(resp.headers()),
                 started.elapsed().as_secs_f64(),
             );
+            let mut resp = resp;
+            let now = api_models::Timestamp::now().millis();
+            if let Some(d) = stickiness_s {
+                super::sticky::set(
+                    resp.headers_mut(),
+                    super::sticky::TG_COOKIE,
+                    &super::sticky::token(&tg.arn),
+                    *d,
+                    now,
+                );
+            }
+            if let Some(d) = tg.lb_cookie_s {
+                let v = super::sticky::token(&format!("{}|{}", tg.arn, tg.targets[t].2));
+                super::sticky::set(resp.headers_mut(), super::sticky::TARGET_COOKIE, &v, d, now);
+            }
             resp
         }
     }
@@ -212,15 +233,29 @@ fn content_length(h: &hyper::HeaderMap) -> u64 {
         .unwrap_or(0)
 }
 
-/// Picks a target group by weight, then a target in it (healthy ones, failing open when none
-/// is). None when the group is gone or has no registered targets.
+pub use super::sticky::Hints;
+
+/// Picks a target group by weight (or the one the client is stuck to, if it still has weight),
+/// then a target in it (the stuck one if still eligible, else healthy ones, failing open when
+/// none is). None when the group is gone or has no registered targets.
 pub fn choose_target(
     app: &App,
     routing: &Routing,
     tgs: &[String],
+    weights: &[u32],
     picker: &super::select::WeightedPicker,
+    hints: &Hints,
 ) -> Option<(Arc<super::snapshot::TgRoute>, usize)> {
-    let tg = routing.tgs.get(&tgs[picker.pick()?])?.clone();
+    let stuck_tg = hints.tg.as_deref().and_then(|h| {
+        tgs.iter()
+            .zip(weights)
+            .position(|(arn, w)| *w > 0 && super::sticky::token(arn) == h)
+    });
+    let i = match stuck_tg {
+        Some(i) => i,
+        None => picker.pick()?,
+    };
+    let tg = routing.tgs.get(&tgs[i])?.clone();
     if tg.targets.is_empty() {
         return None;
     }
@@ -233,6 +268,18 @@ pub fn choose_target(
                 .is_some_and(|h| h.state == "healthy")
         })
         .collect();
+    let any_eligible = eligible.iter().any(|e| *e);
+    if tg.lb_cookie_s.is_some() {
+        if let Some(h) = hints.target.as_deref() {
+            let stuck = tg
+                .targets
+                .iter()
+                .position(|(_, _, addr)| super::sticky::token(&format!("{}|{addr}", tg.arn)) == h);
+            if let Some(t) = stuck.filter(|t| eligible[*t] || !any_eligible) {
+                return Some((tg, t));
+            }
+        }
+    }
     let t = tg
         .picker
         .pick(&eligible, api_models::Timestamp::now().millis())?;

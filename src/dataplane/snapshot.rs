@@ -15,7 +15,10 @@ pub enum ActionRoute {
     /// Forward to one of the target groups, picked by weight.
     Forward {
         tgs: Vec<String>,
+        weights: Vec<u32>,
         picker: WeightedPicker,
+        /// TargetGroupStickinessConfig duration, when enabled.
+        stickiness_s: Option<i64>,
     },
     /// An HTTP redirect built from the rule's template.
     Redirect(m::RedirectActionConfig),
@@ -52,6 +55,8 @@ pub struct TgRoute {
     pub arn: String,
     pub targets: Vec<(TargetKey, i64, SocketAddr)>,
     pub picker: TargetPicker,
+    /// lb_cookie stickiness duration, when `stickiness.enabled` with type lb_cookie.
+    pub lb_cookie_s: Option<i64>,
 }
 
 /// The whole routing table.
@@ -97,9 +102,17 @@ fn action_route(actions: &[m::Action]) -> ActionRoute {
                     _ => a.target_group_arn.iter().map(|t| (t.clone(), 1)).collect(),
                 };
                 let weights: Vec<u32> = tuples.iter().map(|t| t.1).collect();
+                let stickiness_s = a
+                    .forward_config
+                    .as_ref()
+                    .and_then(|f| f.target_group_stickiness_config.as_ref())
+                    .filter(|c| c.enabled == Some(true))
+                    .map(|c| i64::from(c.duration_seconds.unwrap_or(3600)));
                 return ActionRoute::Forward {
                     tgs: tuples.into_iter().map(|t| t.0).collect(),
                     picker: WeightedPicker::new(&weights),
+                    weights,
+                    stickiness_s,
                 };
             }
             Some("redirect") => {
@@ -216,12 +229,21 @@ fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) 
                 .unwrap_or("round_robin"),
         );
         let picker = TargetPicker::new(targets.len(), algorithm, None);
+        let attr = |k: &str| tg.attributes.get(k).map(String::as_str);
+        let lb_cookie_s = (attr("stickiness.enabled") == Some("true")
+            && attr("stickiness.type") == Some("lb_cookie"))
+        .then(|| {
+            attr("stickiness.lb_cookie.duration_seconds")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(86_400)
+        });
         r.tgs.insert(
             arn.clone(),
             Arc::new(TgRoute {
                 arn,
                 targets,
                 picker,
+                lb_cookie_s,
             }),
         );
     }

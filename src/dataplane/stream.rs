@@ -21,12 +21,17 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, port: u16) 
                 return;
             };
             // NLB listeners have only their default rule.
-            let Some(ActionRoute::Forward { tgs, picker }) =
-                listener.rules.last().map(|r| &r.action)
+            let Some(ActionRoute::Forward {
+                tgs,
+                weights,
+                picker,
+                ..
+            }) = listener.rules.last().map(|r| &r.action)
             else {
                 return;
             };
-            let Some((tg, t)) = choose_target(&app, &routing, tgs, picker) else {
+            let hints = super::proxy::Hints::default();
+            let Some((tg, t)) = choose_target(&app, &routing, tgs, weights, picker, &hints) else {
                 return;
             };
             let _inflight = tg.picker.start(t);

@@ -1,0 +1,101 @@
+//! Stickiness cookies as ALB sets them: `AWSALBTG`/`AWSALBTGCORS` pin a client to a target group
+//! of a weighted forward (TargetGroupStickinessConfig), `AWSALB`/`AWSALBCORS` pin it to a target
+//! (target group attribute `stickiness.type=lb_cookie`). Values are opaque to clients; ours are
+//! stable hashes of the target group ARN (and target address), so they survive routing rebuilds.
+
+use hyper::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+
+/// Target-group stickiness cookie.
+pub const TG_COOKIE: &str = "AWSALBTG";
+/// Target stickiness cookie (lb_cookie).
+pub const TARGET_COOKIE: &str = "AWSALB";
+
+/// Stickiness the client asked for: the `AWSALBTG` and `AWSALB` cookie values.
+#[derive(Default)]
+pub struct Hints {
+    pub tg: Option<String>,
+    pub target: Option<String>,
+}
+
+impl Hints {
+    /// The stickiness cookies of a request; the target-group one only counts where the rule
+    /// has target-group stickiness.
+    pub fn from_request(headers: &HeaderMap, tg_sticky: bool) -> Hints {
+        Hints {
+            tg: tg_sticky.then(|| get(headers, TG_COOKIE)).flatten(),
+            target: get(headers, TARGET_COOKIE),
+        }
+    }
+}
+
+/// A stable opaque token for a string (FNV-1a, 64 bits).
+pub fn token(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The value of cookie `name` in the request (the plain one or its CORS twin).
+pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
+    let cors = format!("{name}CORS");
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name || *k == cors)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Adds `name` and `nameCORS` cookies valid for `duration_s` seconds from `now_ms`.
+pub fn set(headers: &mut HeaderMap, name: &str, value: &str, duration_s: i64, now_ms: i64) {
+    let expires = http_date(now_ms / 1000 + duration_s);
+    for c in [
+        format!("{name}={value}; Expires={expires}; Path=/"),
+        format!("{name}CORS={value}; Expires={expires}; Path=/; SameSite=None; Secure"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            headers.append(SET_COOKIE, v);
+        }
+    }
+}
+
+/// `Thu, 01 Jan 1970 00:00:00 GMT`.
+fn http_date(secs: i64) -> String {
+    let iso = api_models::Timestamp::from_millis(secs * 1000).to_iso8601();
+    // iso: YYYY-MM-DDTHH:MM:SS.mmmZ
+    let (y, mo, d, time) = (&iso[0..4], &iso[5..7], &iso[8..10], &iso[11..19]);
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let wd = WD[secs.div_euclid(86_400).rem_euclid(7) as usize];
+    let mon = MON[mo.parse::<usize>().unwrap_or(1).clamp(1, 12) - 1];
+    format!("{wd}, {d} {mon} {y} {time} GMT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_round_trip_and_dates_are_http_dates() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_458_941_388), "Fri, 25 Mar 2016 21:29:48 GMT");
+        let mut h = HeaderMap::new();
+        set(&mut h, TG_COOKIE, &token("arn:tg"), 60, 0);
+        assert_eq!(h.get_all(SET_COOKIE).iter().count(), 2);
+        let mut req = HeaderMap::new();
+        req.insert(
+            COOKIE,
+            HeaderValue::from_str(&format!("a=b; AWSALBTGCORS={}", token("arn:tg"))).unwrap(),
+        );
+        assert_eq!(get(&req, TG_COOKIE), Some(token("arn:tg")));
+        assert_eq!(get(&req, TARGET_COOKIE), None);
+        assert_ne!(token("a"), token("b"));
+    }
+}
