@@ -826,3 +826,69 @@ def test_lb_cookie_stickiness_pins_a_client_to_one_target(elbv2, endpoint, net, 
     got = {send(addr, "/", headers={"Cookie": f"AWSALB={token}"}).backend for _ in range(10)}
     assert got == {first.backend}
     assert {send(addr, "/").backend for _ in range(4)} == {b0.name, b1.name}
+
+
+def test_xff_processing_modes(elbv2, endpoint, net, backends):
+    """routing.http.xff_header_processing.mode: append adds the client, preserve keeps the client's header, remove drops it."""
+    (b0,) = backends(1)
+    s = Stack(elbv2, endpoint, net, [b0])
+    s.healthy()
+    la = s.lb["LoadBalancerArn"]
+    expect = {"append": "1.2.3.4, 127.0.0.1", "preserve": "1.2.3.4", "remove": None}
+    for mode, want in expect.items():
+        elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=la, Attributes=[{"Key": "routing.http.xff_header_processing.mode", "Value": mode}]
+        )
+        assert s.routed("/xff", headers={"X-Forwarded-For": "1.2.3.4"}) == b0.name
+        assert b0.seen()[-1].headers.get("X-Forwarded-For") == want, mode
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=la,
+        Attributes=[
+            {"Key": "routing.http.xff_header_processing.mode", "Value": "append"},
+            {"Key": "routing.http.xff_client_port.enabled", "Value": "true"},
+        ],
+    )
+    s.routed("/xff")
+    got = b0.seen()[-1].headers.get("X-Forwarded-For")
+    assert got.startswith("127.0.0.1:") and got.split(":")[1].isdigit(), got
+
+
+def test_idle_timeout_gives_504(elbv2, endpoint, net):
+    """A target that does not answer within the load balancer's idle timeout gets the client a 504."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+    held = []
+
+    def silent():
+        # Accepts and reads, never answers: health checks (TCP) pass, requests time out.
+        srv.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+                held.append(c)
+            except OSError:
+                continue
+
+    t = threading.Thread(target=silent, daemon=True)
+    t.start()
+    try:
+        lb = create_lb(elbv2, net)
+        elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "1"}]
+        )
+        tg = elbv2.create_target_group(
+            Name=unique("slow"), Protocol="HTTP", Port=port, VpcId=lb["VpcId"], TargetType="ip"
+        )["TargetGroups"][0]
+        elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": port}])
+        listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"])
+        r = send(address_of(endpoint, listener["ListenerArn"]), "/slow", timeout=10)
+        assert r.status == 504
+    finally:
+        stop.set()
+        t.join(timeout=2)
+        for c in held:
+            c.close()
+        srv.close()

@@ -30,7 +30,6 @@ pub fn affects_routing(op: api_models::Operation) -> bool {
             | O::ModifyIpPools
             | O::SetSecurityGroups
             | O::SetIpAddressType
-            | O::ModifyLoadBalancerAttributes
             | O::CreateLoadBalancer
     )
 }

@@ -1,7 +1,7 @@
 //! The HTTP proxy: match a listener's rules, then forward, redirect or answer, as ALB does.
 
 use super::rule_match::{self, RequestView};
-use super::snapshot::{ActionRoute, ListenerRoute, Routing};
+use super::snapshot::{ActionRoute, ListenerRoute, Routing, XffMode};
 use crate::App;
 use bytes::Bytes;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
@@ -193,7 +193,7 @@ pub async fn route(
             };
             let started = std::time::Instant::now();
             let bytes_in = content_length(req.headers());
-            let resp = forward(app, tg.targets[t].2, listener.port, proto, peer, req).await;
+            let resp = forward(app, tg.targets[t].2, listener, proto, peer, req).await;
             app.dataplane.metrics.record(
                 super::metrics::Labels {
                     load_balancer: listener.lb_name.clone(),
@@ -299,7 +299,7 @@ const HOP_BY_HOP: &[&str] = &[
 async fn forward(
     app: &Arc<App>,
     addr: SocketAddr,
-    port: u16,
+    listener: &ListenerRoute,
     proto: &'static str,
     peer: SocketAddr,
     req: Request<ProxyBody>,
@@ -328,16 +328,24 @@ async fn forward(
     for h in HOP_BY_HOP {
         parts.headers.remove(*h);
     }
-    let client_ip = peer.ip().to_string();
-    let xff = match parts
+    let client = if listener.xff_client_port {
+        peer.to_string()
+    } else {
+        peer.ip().to_string()
+    };
+    let prev = parts
         .headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
-    {
-        Some(prev) => format!("{prev}, {client_ip}"),
-        None => client_ip,
+        .map(str::to_string);
+    let xff = match (listener.xff, prev) {
+        (XffMode::Remove, _) => None,
+        (XffMode::Preserve, Some(prev)) => Some(prev),
+        (XffMode::Append, Some(prev)) => Some(format!("{prev}, {client}")),
+        (_, None) => Some(client),
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    parts.headers.remove("x-forwarded-for");
+    if let Some(v) = xff.and_then(|x| HeaderValue::from_str(&x).ok()) {
         parts.headers.insert("x-forwarded-for", v);
     }
     parts
@@ -345,10 +353,10 @@ async fn forward(
         .insert("x-forwarded-proto", HeaderValue::from_static(proto));
     parts
         .headers
-        .insert("x-forwarded-port", HeaderValue::from(port));
+        .insert("x-forwarded-port", HeaderValue::from(listener.port));
     let upstream = Request::from_parts(parts, body);
     match tokio::time::timeout(
-        Duration::from_secs(60),
+        listener.idle_timeout,
         app.dataplane.client.request(upstream),
     )
     .await

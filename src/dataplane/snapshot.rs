@@ -48,6 +48,23 @@ pub struct ListenerRoute {
     pub protocol: String,
     pub port: u16,
     pub rules: Vec<RuleRoute>,
+    /// How X-Forwarded-For is handled (`routing.http.xff_header_processing.mode`).
+    pub xff: XffMode,
+    /// Append the client port to X-Forwarded-For (`routing.http.xff_client_port.enabled`).
+    pub xff_client_port: bool,
+    /// The load balancer's `idle_timeout.timeout_seconds`: a target silent that long gets a 504.
+    pub idle_timeout: std::time::Duration,
+}
+
+/// ALB's X-Forwarded-For processing modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XffMode {
+    /// Append the client address to what the client sent (the default).
+    Append,
+    /// Forward the client's header unchanged (add one if absent).
+    Preserve,
+    /// Remove the header.
+    Remove,
 }
 
 /// A target group's targets and how to pick among them.
@@ -180,6 +197,7 @@ fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) 
                 action: action_route(x.rule.actions.as_deref().unwrap_or_default()),
             })
             .collect();
+        let lb_attr = |k: &str| lb.attributes.get(k).map(String::as_str);
         let route = Arc::new(ListenerRoute {
             arn,
             lb_arn: lb_arn.clone(),
@@ -193,6 +211,17 @@ fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) 
             protocol: li.protocol.clone().unwrap_or_else(|| "GENEVE".into()),
             port,
             rules,
+            xff: match lb_attr("routing.http.xff_header_processing.mode") {
+                Some("preserve") => XffMode::Preserve,
+                Some("remove") => XffMode::Remove,
+                _ => XffMode::Append,
+            },
+            xff_client_port: lb_attr("routing.http.xff_client_port.enabled") == Some("true"),
+            idle_timeout: std::time::Duration::from_secs(
+                lb_attr("idle_timeout.timeout_seconds")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(60),
+            ),
         });
         lb_order.push((lb.seq, route.arn.clone()));
         r.ports.entry(port).or_default().push(route.clone());
