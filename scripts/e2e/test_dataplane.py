@@ -892,3 +892,21 @@ def test_idle_timeout_gives_504(elbv2, endpoint, net):
         for c in held:
             c.close()
         srv.close()
+
+
+def test_deregistered_target_drains_and_gets_no_new_requests(elbv2, endpoint, net, backends):
+    """After DeregisterTargets the target is `draining` and new requests go only to the remaining targets."""
+    b0, b1 = backends(2)
+    lb = create_lb(elbv2, net)
+    tg = tg_for(elbv2, lb["VpcId"], b0, b1)
+    listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"])
+    wait_state(elbv2, tg["TargetGroupArn"])
+    addr = address_of(endpoint, listener["ListenerArn"])
+    assert {send(addr, "/").backend for _ in range(4)} == {b0.name, b1.name}
+    elbv2.deregister_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": b1.port}])
+    states = {
+        d["Target"]["Port"]: d["TargetHealth"]["State"]
+        for d in elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
+    }
+    assert states[b1.port] == "draining"
+    assert {send(addr, "/").backend for _ in range(10)} == {b0.name}
