@@ -268,17 +268,24 @@ fn scaled(seconds: i32, scale: f64) -> Duration {
     Duration::from_secs_f64((seconds.max(1) as f64 * scale).max(0.01))
 }
 
+/// Where a target is reached, for health checks and traffic alike: ip targets at their
+/// address, everything else (instances, alb targets) on loopback.
+pub fn target_addr(target_type: &str, id: &str, port: i32) -> Option<SocketAddr> {
+    let ip: IpAddr = match target_type {
+        "ip" => id.parse().ok()?,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
+}
+
 /// The check for one target of a target group; None if it cannot be addressed.
 pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Option<CheckSpec> {
     let tt = tg.target_type.as_deref().unwrap_or("instance");
-    let ip: IpAddr = match tt {
-        "ip" => t.id.parse().ok()?,
-        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    };
-    let port: u16 = match tg.health_check_port.as_deref() {
-        None | Some("traffic-port") => u16::try_from(t.port).ok()?,
+    let port: i32 = match tg.health_check_port.as_deref() {
+        None | Some("traffic-port") => t.port,
         Some(p) => p.parse().ok()?,
     };
+    let addr = target_addr(tt, &t.id, port)?;
     let hc = tg.health_check_protocol.as_deref().unwrap_or("TCP");
     let kind = if tt == "lambda" {
         CheckKind::Pass
@@ -300,7 +307,7 @@ pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Op
     Some(CheckSpec {
         epoch: t.registered_ms,
         kind,
-        addr: SocketAddr::new(ip, port),
+        addr,
         interval: scaled(tg.health_check_interval_seconds.unwrap_or(30), scale),
         timeout: scaled(tg.health_check_timeout_seconds.unwrap_or(5), scale),
         healthy: tg.healthy_threshold_count.unwrap_or(5).max(1) as u32,

@@ -136,17 +136,12 @@ pub async fn route(
     req: Request<ProxyBody>,
 ) -> Response<ProxyBody> {
     let host = host_of(&req);
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
     let view = RequestView {
         host: &host,
         path: req.uri().path(),
         query: req.uri().query().unwrap_or(""),
         method: req.method().as_str(),
-        headers: &headers,
+        headers: req.headers(),
         client_ip: peer.ip(),
     };
     let Some(rule) = listener

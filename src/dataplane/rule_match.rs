@@ -19,8 +19,8 @@ pub struct RequestView<'a> {
     pub path: &'a str,
     pub query: &'a str,
     pub method: &'a str,
-    /// Header (lowercase name, value) pairs.
-    pub headers: &'a [(String, String)],
+    /// Request headers (names are lowercase in `http`).
+    pub headers: &'a hyper::HeaderMap,
     pub client_ip: IpAddr,
 }
 
@@ -214,9 +214,10 @@ impl Condition {
             Condition::Path(ps) => ps.iter().any(|p| p.is_match(r.path)),
             Condition::Header { name, values } => r
                 .headers
+                .get_all(name.as_str())
                 .iter()
-                .filter(|(n, _)| n == name)
-                .any(|(_, v)| values.iter().any(|p| p.is_match(v))),
+                .filter_map(|v| v.to_str().ok())
+                .any(|v| values.iter().any(|p| p.is_match(v))),
             Condition::Method(ms) => ms.iter().any(|m| m == r.method),
             Condition::Query(pairs) => {
                 let q: Vec<(String, String)> = r
@@ -267,6 +268,15 @@ mod tests {
         query: &'a str,
         headers: &'a [(String, String)],
     ) -> RequestView<'a> {
+        // Tests only: a leaked map keeps the helper's signature simple.
+        let mut map = hyper::HeaderMap::new();
+        for (n, v) in headers {
+            map.append(
+                hyper::header::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                hyper::header::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let headers: &'a hyper::HeaderMap = Box::leak(Box::new(map));
         RequestView {
             host,
             path,

@@ -7,7 +7,7 @@ use crate::health::TargetKey;
 use crate::state::{Scope, World};
 use api_models as m;
 use std::collections::{BTreeMap, HashMap};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// What a matched rule does.
@@ -85,15 +85,6 @@ pub struct Routing {
     /// Load balancer DNS name → its listeners.
     pub by_dns: HashMap<String, Vec<Arc<ListenerRoute>>>,
     pub tgs: HashMap<String, Arc<TgRoute>>,
-}
-
-/// Where a target is reached: ip targets at their address, instances on loopback.
-pub fn target_addr(target_type: &str, id: &str, port: i32) -> Option<SocketAddr> {
-    let ip: IpAddr = match target_type {
-        "ip" => id.parse().ok()?,
-        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
-    };
-    Some(SocketAddr::new(ip, u16::try_from(port).ok()?))
 }
 
 fn action_route(actions: &[m::Action]) -> ActionRoute {
@@ -239,7 +230,7 @@ fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) 
             .targets
             .iter()
             .filter_map(|t| {
-                let addr = target_addr(tt, &t.id, t.port)?;
+                let addr = crate::health::target_addr(tt, &t.id, t.port)?;
                 Some((
                     TargetKey {
                         tg_arn: arn.clone(),

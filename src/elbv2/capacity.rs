@@ -210,11 +210,7 @@ impl Service<'_> {
             max_decreases,
             max_units,
         )?;
-        let rec = self
-            .scope_mut()?
-            .load_balancers
-            .get_mut(&arn)
-            .ok_or_else(|| super::lookup::lb_not_found(&arn))?;
+        let rec = self.lb_mut(&arn)?;
         rec.capacity_units = change.units;
         rec.capacity_decreases = change.decreases;
         rec.capacity_modified = Some(m::Timestamp::from_millis(now_ms));
@@ -269,11 +265,7 @@ impl Service<'_> {
             }),
             (None, true) => None,
         };
-        let rec = self
-            .scope_mut()?
-            .load_balancers
-            .get_mut(&arn)
-            .ok_or_else(|| super::lookup::lb_not_found(&arn))?;
+        let rec = self.lb_mut(&arn)?;
         rec.lb.ipam_pools = next.clone();
         Ok(m::ModifyIpPoolsOutput { ipam_pools: next })
     }

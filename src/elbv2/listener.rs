@@ -689,11 +689,7 @@ impl Service<'_> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let protocol = effective_protocol(&self.listener(&arn)?.listener);
         let changes: Vec<(String, String)> = attributes::pairs(i.attributes);
-        let rec = self
-            .scope_mut()?
-            .listeners
-            .get_mut(&arn)
-            .ok_or_else(|| listener_not_found(&arn))?;
+        let rec = self.listener_mut(&arn)?;
         attributes::modify(Owner::Listener, &mut rec.attributes, &protocol, &changes)?;
         Ok(m::ModifyListenerAttributesOutput {
             attributes: Some(attributes::to_api(&rec.attributes)),
@@ -740,11 +736,7 @@ impl Service<'_> {
                 ));
             }
         }
-        let rec = self
-            .scope_mut()?
-            .listeners
-            .get_mut(&arn)
-            .ok_or_else(|| listener_not_found(&arn))?;
+        let rec = self.listener_mut(&arn)?;
         if !rec.extra_certificates.contains(&cert) {
             rec.extra_certificates.push(cert);
         }
@@ -786,11 +778,7 @@ impl Service<'_> {
                 ));
             }
         }
-        let rec = self
-            .scope_mut()?
-            .listeners
-            .get_mut(&arn)
-            .ok_or_else(|| listener_not_found(&arn))?;
+        let rec = self.listener_mut(&arn)?;
         rec.extra_certificates = extra;
         Ok(m::RemoveListenerCertificatesOutput {})
     }

@@ -3,7 +3,6 @@
 
 use super::arn::{arn, lb_kind, new_id};
 use super::attributes::{self, Owner};
-use super::lookup::lb_not_found;
 use super::page::page;
 use super::{tags, ApiError, ApiResult, Service};
 use crate::state::LoadBalancerRec;
@@ -396,24 +395,8 @@ impl Service<'_> {
                 format!("Load balancer '{lb_arn}' cannot be deleted because deletion protection is enabled"),
             ));
         }
-        let listeners: Vec<String> = self
-            .listeners_of(&lb_arn)
-            .iter()
-            .filter_map(|l| l.listener.listener_arn.clone())
-            .collect();
         let scope = self.scope_mut()?;
-        let rules: Vec<String> = scope
-            .rules
-            .values()
-            .filter(|r| listeners.contains(&r.listener_arn))
-            .filter_map(|r| r.rule.rule_arn.clone())
-            .collect();
-        for r in rules {
-            scope.rules.remove(&r);
-        }
-        for l in listeners {
-            scope.listeners.remove(&l);
-        }
+        super::listener::delete_listeners_of_lb(scope, &lb_arn);
         scope.load_balancers.remove(&lb_arn);
         Ok(m::DeleteLoadBalancerOutput {})
     }
@@ -432,11 +415,7 @@ impl Service<'_> {
             ));
         }
         let ip_type = i.ip_address_type.clone();
-        let rec = self
-            .scope_mut()?
-            .load_balancers
-            .get_mut(&lb_arn)
-            .ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self.lb_mut(&lb_arn)?;
         rec.lb.availability_zones = Some(zones.clone());
         if let Some(t) = ip_type {
             rec.lb.ip_address_type = Some(t);
@@ -478,11 +457,7 @@ impl Service<'_> {
                 "At least one security group must be specified for an Application Load Balancer",
             ));
         }
-        let rec = self
-            .scope_mut()?
-            .load_balancers
-            .get_mut(&lb_arn)
-            .ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self.lb_mut(&lb_arn)?;
         rec.lb.security_groups = Some(sgs.clone());
         if let Some(e) = i.enforce_security_group_inbound_rules_on_private_link_traffic {
             rec.lb
@@ -511,11 +486,7 @@ impl Service<'_> {
         if rec.lb.scheme.as_deref() == Some("internal") && t == "dualstack-without-public-ipv4" {
             return Err(ApiError::v("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
         }
-        let rec = self
-            .scope_mut()?
-            .load_balancers
-            .get_mut(&lb_arn)
-            .ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self.lb_mut(&lb_arn)?;
         rec.lb.ip_address_type = Some(t.clone());
         Ok(m::SetIpAddressTypeOutput {
             ip_address_type: Some(t),
@@ -541,11 +512,7 @@ impl Service<'_> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         self.lb(&lb_arn)?;
         let changes: Vec<(String, String)> = attributes::pairs(i.attributes);
-        let rec = self
-            .scope_mut()?
-            .load_balancers
-            .get_mut(&lb_arn)
-            .ok_or_else(|| lb_not_found(&lb_arn))?;
+        let rec = self.lb_mut(&lb_arn)?;
         attributes::modify(Owner::LoadBalancer, &mut rec.attributes, "", &changes)?;
         Ok(m::ModifyLoadBalancerAttributesOutput {
             attributes: Some(attributes::to_api(&rec.attributes)),

@@ -56,6 +56,54 @@ impl Service<'_> {
             .get(arn)
             .ok_or_else(|| rule_not_found(arn))
     }
+    /// The load balancer at `arn`, for writing.
+    pub fn lb_mut(&mut self, arn: &str) -> ApiResult<&mut LoadBalancerRec> {
+        self.scope_mut()?
+            .load_balancers
+            .get_mut(arn)
+            .ok_or_else(|| lb_not_found(arn))
+    }
+    /// The target group at `arn`, for writing. Draining entries whose delay has passed are
+    /// dropped here: every write to a target group goes through this, so none outlives the next one.
+    pub fn tg_mut(&mut self, arn: &str) -> ApiResult<&mut TargetGroupRec> {
+        let now = self.ctx.now_ms;
+        let rec = self
+            .scope_mut()?
+            .target_groups
+            .get_mut(arn)
+            .ok_or_else(|| tg_not_found(arn))?;
+        rec.draining.retain(|d| d.until_ms > now);
+        Ok(rec)
+    }
+    /// The listener at `arn`, for writing.
+    pub fn listener_mut(&mut self, arn: &str) -> ApiResult<&mut ListenerRec> {
+        self.scope_mut()?
+            .listeners
+            .get_mut(arn)
+            .ok_or_else(|| listener_not_found(arn))
+    }
+    /// The target groups a load balancer's listeners and rules forward to.
+    pub fn tgs_of_lb(&self, lb_arn: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for l in self.listeners_of(lb_arn) {
+            let arn = l.listener.listener_arn.as_deref().unwrap_or_default();
+            let rules = self.rules_of(arn);
+            let actions =
+                std::iter::once(l.listener.default_actions.as_deref().unwrap_or_default()).chain(
+                    rules
+                        .iter()
+                        .map(|r| r.rule.actions.as_deref().unwrap_or_default()),
+                );
+            for acts in actions {
+                for tg in super::actions::target_groups_of(acts) {
+                    if !out.contains(&tg) {
+                        out.push(tg);
+                    }
+                }
+            }
+        }
+        out
+    }
     /// The listeners of a load balancer, in creation order.
     pub fn listeners_of(&self, lb_arn: &str) -> Vec<&ListenerRec> {
         let mut v: Vec<&ListenerRec> = self

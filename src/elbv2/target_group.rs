@@ -777,14 +777,8 @@ impl Service<'_> {
             matcher: i.matcher,
         };
         apply_hc(&mut tg, &req)?;
-        let now = self.ctx.now_ms;
-        let rec = self
-            .scope_mut()?
-            .target_groups
-            .get_mut(&arn)
-            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
+        let rec = self.tg_mut(&arn)?;
         rec.tg = tg.clone();
-        rec.draining.retain(|d| d.until_ms > now);
         Ok(m::ModifyTargetGroupOutput {
             target_groups: Some(vec![self.tg_view(&tg)]),
         })
@@ -832,14 +826,8 @@ impl Service<'_> {
         let protocol = rec.tg.protocol.clone().unwrap_or_default();
         let mut attrs = rec.attributes.clone();
         attributes::modify(Owner::TargetGroup, &mut attrs, &protocol, &changes)?;
-        let now = self.ctx.now_ms;
-        let rec = self
-            .scope_mut()?
-            .target_groups
-            .get_mut(&arn)
-            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
+        let rec = self.tg_mut(&arn)?;
         rec.attributes = attrs.clone();
-        rec.draining.retain(|d| d.until_ms > now);
         Ok(m::ModifyTargetGroupAttributesOutput {
             attributes: Some(attributes::to_api(&attrs)),
         })

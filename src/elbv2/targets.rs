@@ -181,12 +181,7 @@ impl Service<'_> {
             .get("targets-per-target-group")
             .copied()
             .unwrap_or(DEFAULT_TARGETS_QUOTA);
-        let rec = self
-            .scope_mut()?
-            .target_groups
-            .get_mut(&arn)
-            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
-        rec.draining.retain(|d| d.until_ms > now);
+        let rec = self.tg_mut(&arn)?;
         for w in wanted {
             if rec.targets.iter().any(|t| t.id == w.id && t.port == w.port) {
                 continue;
@@ -226,14 +221,9 @@ impl Service<'_> {
             };
             let limit = super::limits::quota(&self.ctx.config, quota);
             let total: usize = self
-                .scope()
-                .target_groups
-                .values()
-                .filter(|t| {
-                    t.tg.target_group_arn
-                        .as_deref()
-                        .is_some_and(|a| self.lbs_using_tg(a).contains(&lb_arn))
-                })
+                .tgs_of_lb(&lb_arn)
+                .iter()
+                .filter_map(|tg| self.scope().target_groups.get(tg))
                 .map(|t| t.targets.len())
                 .sum();
             if total as i64 > limit {
@@ -265,12 +255,7 @@ impl Service<'_> {
         let now = self.ctx.now_ms;
         let until = now + (delay_s * 1000.0 * self.ctx.config.health_time_scale).round() as i64;
         let drain = in_use && until > now;
-        let rec = self
-            .scope_mut()?
-            .target_groups
-            .get_mut(&arn)
-            .ok_or_else(|| super::lookup::tg_not_found(&arn))?;
-        rec.draining.retain(|d| d.until_ms > now);
+        let rec = self.tg_mut(&arn)?;
         for t in i.targets.unwrap_or_default() {
             let id = t.id.unwrap_or_default();
             let port = if lambda { 0 } else { t.port.unwrap_or(tg_port) };
