@@ -6,6 +6,7 @@ pub mod actions;
 pub mod arn;
 pub mod attributes;
 pub mod capacity;
+pub mod conditions;
 pub mod error;
 pub mod limits;
 pub mod listener;
@@ -18,6 +19,7 @@ pub mod ssl_policies;
 pub mod tags;
 pub mod target_group;
 pub mod targets;
+pub mod transforms;
 pub mod trust_store;
 
 use crate::config::Config;

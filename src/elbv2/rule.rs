@@ -2,7 +2,9 @@
 //! Application Load Balancer listeners; each listener's default rule (created with the
 //! listener) is listed last, can't be deleted or reprioritised, and its conditions can't change.
 
-use super::actions::{self, ConditionLimits};
+use super::actions;
+use super::conditions::{self, ConditionLimits};
+use super::transforms;
 use super::arn;
 use super::limits::quota;
 use super::listener::{effective_port, effective_protocol, Replacing};
@@ -87,7 +89,7 @@ impl Service<'_> {
             ApiError::v("1 validation error detected: Value null at 'priority' failed to satisfy constraint: Member must not be null")
         })?;
         check_priority(priority)?;
-        let conditions = actions::normalize_conditions(
+        let conditions = conditions::normalize_conditions(
             i.conditions.as_deref().unwrap_or_default(),
             self.condition_limits(),
         )?;
@@ -95,7 +97,7 @@ impl Service<'_> {
         let acts =
             self.normalize_actions_for(i.actions.as_deref().unwrap_or_default(), &ctx, &[])?;
         let transforms =
-            actions::normalize_transforms(i.transforms.as_deref().unwrap_or_default())?;
+            transforms::normalize_transforms(i.transforms.as_deref().unwrap_or_default())?;
         let tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
         if self
             .rules_of(&listener_arn)
@@ -216,7 +218,7 @@ impl Service<'_> {
         let f = self.listener_facts(&rec.listener_arn)?;
         let mut rule = rec.rule.clone();
         if let Some(c) = &i.conditions {
-            rule.conditions = Some(actions::normalize_conditions(c, self.condition_limits())?);
+            rule.conditions = Some(conditions::normalize_conditions(c, self.condition_limits())?);
         }
         if let Some(a) = &i.actions {
             let ctx = self.action_ctx(&f.lb_arn, &f.lb_type, &f.protocol, f.port, "actions");
@@ -234,7 +236,7 @@ impl Service<'_> {
             rule.actions = Some(n);
         }
         if let Some(t) = &i.transforms {
-            let t = actions::normalize_transforms(t)?;
+            let t = transforms::normalize_transforms(t)?;
             rule.transforms = (!t.is_empty()).then_some(t);
         }
         if reset {
