@@ -39,7 +39,6 @@ pub struct ActionCtx<'a> {
     pub max_tgs_per_action: i64,
 }
 
-
 const TERMINAL: [&str; 3] = ["forward", "redirect", "fixed-response"];
 const AUTH: [&str; 3] = [
     "authenticate-oidc",
@@ -777,7 +776,6 @@ mod tests {
             ..Default::default()
         }
     }
-
 
     #[test]
     fn single_forward_gets_both_forms_and_order() {

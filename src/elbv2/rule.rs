@@ -3,14 +3,14 @@
 //! listener) is listed last, can't be deleted or reprioritised, and its conditions can't change.
 
 use super::actions;
-use super::conditions::{self, ConditionLimits};
-use super::transforms;
 use super::arn;
+use super::conditions::{self, ConditionLimits};
 use super::limits::quota;
 use super::listener::{effective_port, effective_protocol, Replacing};
 use super::lookup::rule_not_found;
 use super::page::page;
 use super::tags;
+use super::transforms;
 use super::{ApiError, ApiResult, Service};
 use crate::state::RuleRec;
 use api_models as m;
@@ -218,7 +218,10 @@ impl Service<'_> {
         let f = self.listener_facts(&rec.listener_arn)?;
         let mut rule = rec.rule.clone();
         if let Some(c) = &i.conditions {
-            rule.conditions = Some(conditions::normalize_conditions(c, self.condition_limits())?);
+            rule.conditions = Some(conditions::normalize_conditions(
+                c,
+                self.condition_limits(),
+            )?);
         }
         if let Some(a) = &i.actions {
             let ctx = self.action_ctx(&f.lb_arn, &f.lb_type, &f.protocol, f.port, "actions");
