@@ -483,7 +483,23 @@ fn desired(world: &World, app: &crate::App) -> HashMap<TargetKey, CheckSpec> {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             for t in &rec.targets {
-                if let Some(spec) = check_spec(tg, t, app.config.health_time_scale, slow_start_s) {
+                if let Some(mut spec) =
+                    check_spec(tg, t, app.config.health_time_scale, slow_start_s)
+                {
+                    // An alb target is checked where that load balancer's listener is served.
+                    if tg.target_type.as_deref() == Some("alb") {
+                        let routing = app.dataplane.routing.load();
+                        if let Some(addr) = u16::try_from(spec.addr.port()).ok().and_then(|p| {
+                            crate::dataplane::proxy::alb_listener_addr(
+                                &app.dataplane,
+                                &routing,
+                                &t.id,
+                                p,
+                            )
+                        }) {
+                            spec.addr = addr;
+                        }
+                    }
                     out.insert(
                         TargetKey {
                             tg_arn: arn.clone(),
@@ -825,6 +841,9 @@ async fn prober(
     loop {
         if dirty {
             let Some(a) = app.upgrade() else { return };
+            // Where alb targets are served is known once the data plane applied this generation.
+            let g = *generation.borrow();
+            a.dataplane.wait_applied(g).await;
             let world = a.published.world.load_full();
             let want = desired(&world, &a);
             drop(a);

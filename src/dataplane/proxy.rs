@@ -286,29 +286,36 @@ pub fn target_address(
         )),
         TargetKind::Alb => {
             let port = u16::try_from(target.key.port).unwrap_or(0);
-            let listener = routing
-                .ports
-                .get(&port)
-                .and_then(|ls| ls.iter().find(|l| l.lb_arn == target.key.id))
-                .ok_or_else(|| {
-                    format!(
-                        "Target {} of target group {} has no listener on port {port}",
-                        target.key.id, tg.name
-                    )
-                })?;
-            let endpoints = app.dataplane.endpoints.load();
-            endpoints
-                .iter()
-                .find(|e| e.listener_arn == listener.arn)
-                .and_then(|e| e.address.as_deref()?.parse().ok())
-                .ok_or_else(|| {
-                    format!(
-                        "The listener on port {port} of {} is not served",
-                        target.key.id
-                    )
-                })
+            alb_listener_addr(&app.dataplane, routing, &target.key.id, port).ok_or_else(|| {
+                format!(
+                    "Target {} of target group {} has no served listener on port {port}",
+                    target.key.id, tg.name
+                )
+            })
         }
     }
+}
+
+/// The address the listener of load balancer `lb_arn` on `port` is served on (alb targets).
+pub fn alb_listener_addr(
+    dp: &super::listeners::DataPlane,
+    routing: &Routing,
+    lb_arn: &str,
+    port: u16,
+) -> Option<SocketAddr> {
+    let listener = routing
+        .ports
+        .get(&port)?
+        .iter()
+        .find(|l| l.lb_arn == lb_arn)?;
+    dp.endpoints
+        .load()
+        .iter()
+        .find(|e| e.listener_arn == listener.arn)?
+        .address
+        .as_deref()?
+        .parse()
+        .ok()
 }
 
 /// Whether the request was routed by a valid `AWSALBAPP-0` cookie to target `t`.
