@@ -107,14 +107,16 @@ pub fn token(s: &str) -> String {
 
 /// The value of cookie `name` in the request (the plain one or its CORS twin).
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
-    let cors = format!("{name}CORS");
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name || *k == cors)
+        .find(|(k, _)| {
+            k.strip_prefix(name)
+                .is_some_and(|r| r.is_empty() || r == "CORS")
+        })
         .map(|(_, v)| v.to_string())
 }
 
