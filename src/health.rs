@@ -27,7 +27,7 @@ use crate::elbv2::{CallCtx, Service};
 use crate::state::{TargetRec, World};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, RwLock, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -74,6 +74,8 @@ pub struct TargetCell {
     healthy_epoch: AtomicI64,
     /// When the target entered slow start (Unix ms), or [`NOT_SLOW`].
     slow_since_ms: AtomicI64,
+    /// Requests (or streams) in progress to the target, across routing rebuilds.
+    in_flight: AtomicUsize,
 }
 
 impl Default for TargetCell {
@@ -81,7 +83,18 @@ impl Default for TargetCell {
         TargetCell {
             healthy_epoch: AtomicI64::new(NOT_HEALTHY),
             slow_since_ms: AtomicI64::new(NOT_SLOW),
+            in_flight: AtomicUsize::new(0),
         }
+    }
+}
+
+/// Counts one request in progress to a target until dropped.
+#[derive(Debug)]
+pub struct InFlight(Arc<TargetCell>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -94,6 +107,15 @@ impl TargetCell {
     /// When the target entered slow start, or [`NOT_SLOW`].
     pub fn slow_since_ms(&self) -> i64 {
         self.slow_since_ms.load(Ordering::Relaxed)
+    }
+    /// Requests in progress to the target.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+    /// Marks a request to the target as in progress until the guard drops.
+    pub fn start(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.clone())
     }
     fn publish(&self, h: &Health, epoch: Option<i64>) {
         let healthy = h.state == "healthy";

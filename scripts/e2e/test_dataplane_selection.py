@@ -223,8 +223,8 @@ def test_round_robin_rotates_exactly(elbv2, endpoint, net, backends):
 
 
 def test_least_outstanding_requests_avoids_the_busy_target(elbv2, endpoint, net, scripted):
-    """least_outstanding_requests: while one target holds an in-flight request, every new request goes to the idle one;
-    once it is released both targets serve again."""
+    """least_outstanding_requests: while one target holds an in-flight request, every new request goes to the idle one
+    (also after a configuration change rebuilt the routing table); once it is released both targets serve again."""
     busy, idle = scripted("busy", "idle")
     busy.holds = True
     arn, addr = one_tg_stack(
@@ -241,6 +241,10 @@ def test_least_outstanding_requests_avoids_the_busy_target(elbv2, endpoint, net,
     assert busy.holding == 1
     got = [send(addr, f"/fast{i}").backend for i in range(20)]
     assert got == ["idle"] * 20, got
+    # A configuration change rebuilds the routing table; the in-flight count survives it.
+    set_tg_attrs(elbv2, arn, deregistration_delay__timeout_seconds=30)
+    got = [send(addr, f"/rebuilt{i}").backend for i in range(10)]
+    assert got == ["idle"] * 10, got
     busy.release.set()
     wait_until(lambda: busy.holding == 0, timeout=10, interval=0.01, what="held request to finish")
     assert {send(addr, f"/after{i}").backend for i in range(6)} == {"busy", "idle"}

@@ -189,7 +189,7 @@ pub async fn route(
                 Ok(a) => a,
                 Err(reason) => return error_page_because(StatusCode::BAD_GATEWAY, &reason),
             };
-            let _inflight = tg.picker.start(t);
+            let _inflight = tg.start(t);
             let proto = if listener.protocol == "HTTPS" {
                 "https"
             } else {
@@ -217,7 +217,7 @@ pub async fn route(
                 super::sticky::set(
                     resp.headers_mut(),
                     super::sticky::TG_COOKIE,
-                    &super::sticky::token(&tg.arn),
+                    &tg.token,
                     *d,
                     now,
                 );
@@ -374,7 +374,7 @@ pub fn choose_target_at(
     let stuck_tg = hints.tg.as_deref().and_then(|h| {
         tgs.iter()
             .zip(weights)
-            .position(|(arn, w)| *w > 0 && super::sticky::token(arn) == h)
+            .position(|(arn, w)| *w > 0 && routing.tgs.get(arn).is_some_and(|g| g.token == h))
     });
     let i = match stuck_tg {
         Some(i) => i,

@@ -244,17 +244,20 @@ impl TargetPicker {
         self.pick_by(
             |i| eligible.get(i).copied().unwrap_or(false),
             |_| NOT_SLOW,
+            |i| self.in_flight(i),
             now_ms,
         )
     }
 
-    /// Picks a target: `eligible(i)` is target `i`'s health verdict and `slow_since(i)` when it
-    /// entered slow start ([`NOT_SLOW`] if it did not). Reads the callers' state in place: no
-    /// allocation per pick. When nothing is eligible, every target is a candidate (fail open).
+    /// Picks a target: `eligible(i)` is target `i`'s health verdict, `slow_since(i)` when it
+    /// entered slow start ([`NOT_SLOW`] if it did not) and `in_flight(i)` its requests in
+    /// progress (least outstanding requests). Reads the callers' state in place: no allocation
+    /// per pick. When nothing is eligible, every target is a candidate (fail open).
     pub fn pick_by(
         &self,
         eligible: impl Fn(usize) -> bool,
         slow_since: impl Fn(usize) -> i64,
+        in_flight: impl Fn(usize) -> usize,
         now_ms: i64,
     ) -> Option<usize> {
         let n = self.n;
@@ -305,7 +308,7 @@ impl TargetPicker {
                     if !is_cand(i) {
                         continue;
                     }
-                    let load = self.in_flight[i].load(Ordering::Relaxed);
+                    let load = in_flight(i);
                     if best.map_or(true, |(_, b)| load < b) {
                         best = Some((i, load));
                     }
@@ -574,7 +577,9 @@ mod tests {
         let now = (duration_ms as f64 * at_fraction) as i64;
         let mut counts = [0u32; 2];
         for _ in 0..1000 {
-            counts[p.pick_by(|_| true, |i| since[i], now).unwrap()] += 1;
+            counts[p
+                .pick_by(|_| true, |i| since[i], |i| p.in_flight(i), now)
+                .unwrap()] += 1;
         }
         counts
     }
@@ -613,7 +618,9 @@ mod tests {
         let since = [NOT_SLOW, 0];
         let mut counts = [0; 2];
         for _ in 0..100 {
-            counts[p.pick_by(|_| true, |i| since[i], 10).unwrap()] += 1;
+            counts[p
+                .pick_by(|_| true, |i| since[i], |i| p.in_flight(i), 10)
+                .unwrap()] += 1;
         }
         assert_eq!(counts, [50, 50]);
     }

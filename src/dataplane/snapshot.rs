@@ -116,6 +116,8 @@ pub enum TargetKind {
 pub struct TgRoute {
     pub arn: String,
     pub name: String,
+    /// The `AWSALBTG` value naming this group (target-group stickiness).
+    pub token: String,
     pub kind: TargetKind,
     pub targets: Vec<TargetRoute>,
     pub picker: TargetPicker,
@@ -129,8 +131,15 @@ impl TgRoute {
         self.picker.pick_by(
             |i| self.targets[i].healthy(),
             |i| self.targets[i].cell.slow_since_ms(),
+            |i| self.targets[i].cell.in_flight(),
             now_ms,
         )
+    }
+
+    /// Counts a request to target `t` as in progress until the guard drops. The count lives in
+    /// the target's cell, so it survives routing rebuilds (least outstanding requests).
+    pub fn start(&self, t: usize) -> Option<crate::health::InFlight> {
+        self.targets.get(t).map(|x| x.cell.start())
     }
 }
 
@@ -353,6 +362,7 @@ fn add_scope(
             arn.clone(),
             Arc::new(TgRoute {
                 name: tg.tg.target_group_name.clone().unwrap_or_default(),
+                token: super::sticky::token(&arn),
                 kind: match tt {
                     "lambda" => TargetKind::Lambda,
                     "alb" => TargetKind::Alb,

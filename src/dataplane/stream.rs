@@ -38,7 +38,7 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, port: u16) 
             let Ok(addr) = super::proxy::target_address(&app, &routing, &tg, t) else {
                 return;
             };
-            let _inflight = tg.picker.start(t);
+            let _inflight = tg.start(t);
             let Ok(Ok(mut upstream)) = tokio::time::timeout(
                 Duration::from_secs(10),
                 tokio::net::TcpStream::connect(addr),
