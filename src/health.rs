@@ -27,6 +27,7 @@ use crate::elbv2::{CallCtx, Service};
 use crate::state::{TargetRec, World};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, RwLock, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -57,60 +58,181 @@ struct Entry {
     epoch: Option<i64>,
 }
 
-/// target → health, written by the prober, read by DescribeTargetHealth and the data plane.
+/// `TargetCell::healthy_epoch` when the target is not healthy.
+const NOT_HEALTHY: i64 = i64::MIN;
+/// `TargetCell::healthy_epoch` for health recorded without a registration (any counts).
+const ANY_EPOCH: i64 = i64::MIN + 1;
+/// `TargetCell::slow_since_ms` when the target is not in slow start.
+pub const NOT_SLOW: i64 = crate::dataplane::select::NOT_SLOW;
+
+/// One target's health as the data plane reads it: atomics the prober updates in place, so a
+/// request decides eligibility without a lock or an allocation. Routing snapshots hold the
+/// cell of each target they route to; it is the same truth `DescribeTargetHealth` reads.
+#[derive(Debug)]
+pub struct TargetCell {
+    /// The registration the target is healthy for, [`ANY_EPOCH`], or [`NOT_HEALTHY`].
+    healthy_epoch: AtomicI64,
+    /// When the target entered slow start (Unix ms), or [`NOT_SLOW`].
+    slow_since_ms: AtomicI64,
+    /// Requests (or streams) in progress to the target, across routing rebuilds.
+    in_flight: AtomicUsize,
+}
+
+impl Default for TargetCell {
+    fn default() -> Self {
+        TargetCell {
+            healthy_epoch: AtomicI64::new(NOT_HEALTHY),
+            slow_since_ms: AtomicI64::new(NOT_SLOW),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Counts one request in progress to a target until dropped.
+#[derive(Debug)]
+pub struct InFlight(Arc<TargetCell>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl TargetCell {
+    /// Whether the registration `registered_ms` of this target is healthy.
+    pub fn healthy_for(&self, registered_ms: i64) -> bool {
+        let e = self.healthy_epoch.load(Ordering::Relaxed);
+        e == registered_ms || e == ANY_EPOCH
+    }
+    /// When the target entered slow start, or [`NOT_SLOW`].
+    pub fn slow_since_ms(&self) -> i64 {
+        self.slow_since_ms.load(Ordering::Relaxed)
+    }
+    /// Requests in progress to the target.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+    /// Marks a request to the target as in progress until the guard drops.
+    pub fn start(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.clone())
+    }
+    fn publish(&self, h: &Health, epoch: Option<i64>) {
+        let healthy = h.state == "healthy";
+        let e = match (healthy, epoch) {
+            (false, _) => NOT_HEALTHY,
+            (true, Some(e)) => e,
+            (true, None) => ANY_EPOCH,
+        };
+        if !healthy {
+            // A target leaves slow start when it stops being healthy.
+            self.slow_since_ms.store(NOT_SLOW, Ordering::Relaxed);
+        }
+        self.healthy_epoch.store(e, Ordering::Relaxed);
+    }
+    fn reset(&self) {
+        self.healthy_epoch.store(NOT_HEALTHY, Ordering::Relaxed);
+        self.slow_since_ms.store(NOT_SLOW, Ordering::Relaxed);
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    entry: Option<Entry>,
+    cell: Arc<TargetCell>,
+}
+
+/// target → health, written by the prober, read by DescribeTargetHealth and (through each
+/// target's [`TargetCell`]) the data plane.
 #[derive(Default)]
 pub struct HealthTable {
-    map: RwLock<HashMap<TargetKey, Entry>>,
+    map: RwLock<HashMap<TargetKey, Slot>>,
 }
 
 impl HealthTable {
     /// The last known health of a target.
     pub fn get(&self, k: &TargetKey) -> Option<Health> {
-        self.map.read().unwrap().get(k).map(|e| e.health.clone())
+        let map = self.map.read().unwrap();
+        map.get(k)?.entry.as_ref().map(|e| e.health.clone())
     }
     /// Records a target's health.
     pub fn set(&self, k: TargetKey, h: Health) {
-        self.map.write().unwrap().insert(
-            k,
-            Entry {
-                health: h,
-                epoch: None,
-            },
-        );
+        self.put(k, h, None);
+    }
+    fn put(&self, k: TargetKey, h: Health, epoch: Option<i64>) {
+        let mut map = self.map.write().unwrap();
+        let slot = map.entry(k).or_default();
+        slot.cell.publish(&h, epoch);
+        slot.entry = Some(Entry { health: h, epoch });
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
-        self.map.write().unwrap().clear();
+        let mut map = self.map.write().unwrap();
+        for s in map.values_mut() {
+            s.entry = None;
+            s.cell.reset();
+        }
+        map.retain(|_, s| Arc::strong_count(&s.cell) > 1);
     }
     /// The health of a target for one registration (`registered_ms`); health recorded for an
     /// earlier registration of the same id and port does not count.
     pub fn get_for(&self, k: &TargetKey, registered_ms: i64) -> Option<Health> {
         let map = self.map.read().unwrap();
-        let e = map.get(k)?;
+        let e = map.get(k)?.entry.as_ref()?;
         (e.epoch.is_none() || e.epoch == Some(registered_ms)).then(|| e.health.clone())
     }
     /// Records a target's health for one registration.
     pub fn set_for(&self, k: TargetKey, registered_ms: i64, h: Health) {
-        self.map.write().unwrap().insert(
-            k,
-            Entry {
-                health: h,
-                epoch: Some(registered_ms),
-            },
-        );
+        self.put(k, h, Some(registered_ms));
+    }
+    /// The data plane's view of a target (created empty if the prober has not seen it yet).
+    pub fn cell(&self, k: &TargetKey) -> Arc<TargetCell> {
+        if let Some(s) = self.map.read().unwrap().get(k) {
+            return s.cell.clone();
+        }
+        self.map
+            .write()
+            .unwrap()
+            .entry(k.clone())
+            .or_default()
+            .cell
+            .clone()
+    }
+    /// Puts a healthy target in slow start from `now_ms`.
+    pub fn enter_slow_start(&self, k: &TargetKey, now_ms: i64) {
+        if let Some(s) = self.map.read().unwrap().get(k) {
+            s.cell.slow_since_ms.store(now_ms, Ordering::Relaxed);
+        }
     }
     /// Forgets one target.
     pub fn remove(&self, k: &TargetKey) {
-        self.map.write().unwrap().remove(k);
+        let mut map = self.map.write().unwrap();
+        if let Some(s) = map.get_mut(k) {
+            s.entry = None;
+            s.cell.reset();
+            if Arc::strong_count(&s.cell) == 1 {
+                map.remove(k);
+            }
+        }
+    }
+    /// Drops cells no routing snapshot holds for targets without health.
+    fn prune(&self) {
+        self.map
+            .write()
+            .unwrap()
+            .retain(|_, s| s.entry.is_some() || Arc::strong_count(&s.cell) > 1);
     }
     /// Forgets a target's health if it was recorded for another registration.
     fn remove_stale(&self, k: &TargetKey, registered_ms: i64) {
         let mut map = self.map.write().unwrap();
-        if map
-            .get(k)
-            .is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms))
-        {
-            map.remove(k);
+        if let Some(s) = map.get_mut(k) {
+            if s.entry
+                .as_ref()
+                .is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms))
+            {
+                s.entry = None;
+                s.cell.reset();
+            }
         }
     }
 }
@@ -247,6 +369,13 @@ pub enum CheckKind {
         path: String,
         codes: Vec<(u16, u16)>,
     },
+    /// gRPC over HTTP/2 (`h2c`, or TLS with ALPN h2): `POST path`, and the `grpc-status` of the
+    /// answer (headers or trailers) must be in the matcher's `GrpcCode` set.
+    Grpc {
+        tls: bool,
+        path: String,
+        codes: Vec<(u16, u16)>,
+    },
     /// Cannot be checked locally (lambda): always passes.
     Pass,
 }
@@ -262,10 +391,21 @@ pub struct CheckSpec {
     pub timeout: Duration,
     pub healthy: u32,
     pub unhealthy: u32,
+    /// The target group's slow-start window (scaled), zero when off.
+    pub slow_start: Duration,
 }
 
 fn scaled(seconds: i32, scale: f64) -> Duration {
     Duration::from_secs_f64((seconds.max(1) as f64 * scale).max(0.01))
+}
+
+/// The slow-start window of `slow_start.duration_seconds` = `seconds`, scaled like health
+/// checks (`--health-check-time-scale`); zero when off.
+pub fn slow_start_window(seconds: i64, scale: f64) -> Duration {
+    if seconds <= 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_secs_f64(seconds as f64 * scale)
 }
 
 /// Where a target is reached, for health checks and traffic alike: ip targets at their
@@ -279,7 +419,12 @@ pub fn target_addr(target_type: &str, id: &str, port: i32) -> Option<SocketAddr>
 }
 
 /// The check for one target of a target group; None if it cannot be addressed.
-pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Option<CheckSpec> {
+pub fn check_spec(
+    tg: &api_models::TargetGroup,
+    t: &TargetRec,
+    scale: f64,
+    slow_start_s: i64,
+) -> Option<CheckSpec> {
     let tt = tg.target_type.as_deref().unwrap_or("instance");
     let port: i32 = match tg.health_check_port.as_deref() {
         None | Some("traffic-port") => t.port,
@@ -289,8 +434,22 @@ pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Op
     let hc = tg.health_check_protocol.as_deref().unwrap_or("TCP");
     let kind = if tt == "lambda" {
         CheckKind::Pass
-    } else if hc == "TCP" || tg.protocol_version.as_deref() == Some("GRPC") {
+    } else if hc == "TCP" {
         CheckKind::Tcp
+    } else if tg.protocol_version.as_deref() == Some("GRPC") {
+        CheckKind::Grpc {
+            tls: hc == "HTTPS",
+            path: tg
+                .health_check_path
+                .clone()
+                .unwrap_or_else(|| "/AWS.ALB/healthcheck".into()),
+            codes: tg
+                .matcher
+                .as_ref()
+                .and_then(|m| m.grpc_code.as_deref())
+                .and_then(parse_codes)
+                .unwrap_or_else(|| vec![(12, 12)]),
+        }
     } else {
         let codes = tg
             .matcher
@@ -312,6 +471,7 @@ pub fn check_spec(tg: &api_models::TargetGroup, t: &TargetRec, scale: f64) -> Op
         timeout: scaled(tg.health_check_timeout_seconds.unwrap_or(5), scale),
         healthy: tg.healthy_threshold_count.unwrap_or(5).max(1) as u32,
         unhealthy: tg.unhealthy_threshold_count.unwrap_or(2).max(1) as u32,
+        slow_start: slow_start_window(slow_start_s, scale),
     })
 }
 
@@ -339,8 +499,29 @@ fn desired(world: &World, app: &crate::App) -> HashMap<TargetKey, CheckSpec> {
             if svc.lbs_using_tg(&arn).is_empty() {
                 continue;
             }
+            let slow_start_s = rec
+                .attributes
+                .get("slow_start.duration_seconds")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             for t in &rec.targets {
-                if let Some(spec) = check_spec(tg, t, app.config.health_time_scale) {
+                if let Some(mut spec) =
+                    check_spec(tg, t, app.config.health_time_scale, slow_start_s)
+                {
+                    // An alb target is checked where that load balancer's listener is served.
+                    if tg.target_type.as_deref() == Some("alb") {
+                        let routing = app.dataplane.routing.load();
+                        if let Some(addr) = u16::try_from(spec.addr.port()).ok().and_then(|p| {
+                            crate::dataplane::proxy::alb_listener_addr(
+                                &app.dataplane,
+                                &routing,
+                                &t.id,
+                                p,
+                            )
+                        }) {
+                            spec.addr = addr;
+                        }
+                    }
                     out.insert(
                         TargetKey {
                             tg_arn: arn.clone(),
@@ -459,6 +640,13 @@ static TLS: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(|| {
     Some(Arc::new(cfg))
 });
 
+/// The same, offering HTTP/2 by ALPN (gRPC checks).
+static TLS_H2: LazyLock<Option<Arc<rustls::ClientConfig>>> = LazyLock::new(|| {
+    let mut cfg = (**TLS.as_ref()?).clone();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    Some(Arc::new(cfg))
+});
+
 async fn check_once(spec: &CheckSpec) -> Outcome {
     match &spec.kind {
         CheckKind::Pass => Outcome::Pass,
@@ -492,7 +680,67 @@ async fn check_once(spec: &CheckSpec) -> Outcome {
                 Some(c) => Outcome::Mismatch(c),
             }
         }
+        CheckKind::Grpc { tls, path, codes } => {
+            let Ok(stream) = TcpStream::connect(spec.addr).await else {
+                return Outcome::Failed;
+            };
+            let authority = spec.addr.to_string();
+            let status = if *tls {
+                let Some(cfg) = TLS_H2.clone() else {
+                    return Outcome::Failed;
+                };
+                let name = rustls::pki_types::ServerName::IpAddress(spec.addr.ip().into());
+                match tokio_rustls::TlsConnector::from(cfg)
+                    .connect(name, stream)
+                    .await
+                {
+                    Ok(s) => grpc_status(s, "https", &authority, path).await,
+                    Err(_) => None,
+                }
+            } else {
+                grpc_status(stream, "http", &authority, path).await
+            };
+            match status {
+                None => Outcome::Failed,
+                Some(c) if codes_match(codes, c) => Outcome::Pass,
+                Some(c) => Outcome::Mismatch(c),
+            }
+        }
     }
+}
+
+/// One gRPC call over HTTP/2 (prior knowledge); the `grpc-status` from the response headers
+/// (a trailers-only answer) or trailers. None when the target does not speak gRPC.
+async fn grpc_status<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    io: S,
+    scheme: &str,
+    authority: &str,
+    path: &str,
+) -> Option<u16> {
+    use http_body_util::{BodyExt, Full};
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(io),
+    )
+    .await
+    .ok()?;
+    tokio::spawn(conn);
+    // An empty grpc.health.v1.HealthCheckRequest: uncompressed, zero-length message.
+    let req = hyper::Request::post(format!("{scheme}://{authority}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("user-agent", "ELB-HealthChecker/2.0")
+        .body(Full::new(bytes::Bytes::from_static(&[0, 0, 0, 0, 0])))
+        .ok()?;
+    let resp = sender.send_request(req).await.ok()?;
+    let parse = |h: &hyper::HeaderMap| -> Option<u16> {
+        h.get("grpc-status")?.to_str().ok()?.trim().parse().ok()
+    };
+    if let Some(c) = parse(resp.headers()) {
+        return Some(c);
+    }
+    let body = resp.into_body().collect().await.ok()?;
+    parse(body.trailers()?)
 }
 
 /// Runs one check within the spec's timeout.
@@ -512,6 +760,8 @@ struct Probe {
     in_flight: bool,
     /// Changes whenever the spec does, so results of an older spec are ignored.
     token: u64,
+    /// When the target entered slow start (Unix ms), if it did.
+    slow_since_ms: Option<i64>,
 }
 
 struct Done {
@@ -557,10 +807,37 @@ fn reconcile(
                         next_due: now,
                         in_flight: false,
                         token: *token,
+                        slow_since_ms: None,
                     },
                 );
             }
         }
+    }
+}
+
+/// AWS rule: a target that turns healthy enters slow start (when the group has a window) only
+/// if another target of the group is healthy and not itself in slow start; it leaves slow start
+/// when the window ends or it stops being healthy.
+fn start_slow_start(probes: &mut HashMap<TargetKey, Probe>, key: &TargetKey, health: &HealthTable) {
+    let Some(window) = probes.get(key).map(|p| p.spec.slow_start) else {
+        return;
+    };
+    if window.is_zero() {
+        return;
+    }
+    let now = api_models::Timestamp::now().millis();
+    let window_ms = window.as_millis() as i64;
+    let warm_peer = probes.iter().any(|(k, p)| {
+        k != key
+            && k.tg_arn == key.tg_arn
+            && p.tracker.phase == Phase::Healthy
+            && p.slow_since_ms.is_none_or(|s| now - s >= window_ms)
+    });
+    if warm_peer {
+        if let Some(p) = probes.get_mut(key) {
+            p.slow_since_ms = Some(now);
+        }
+        health.enter_slow_start(key, now);
     }
 }
 
@@ -586,10 +863,14 @@ async fn prober(
     loop {
         if dirty {
             let Some(a) = app.upgrade() else { return };
+            // Where alb targets are served is known once the data plane applied this generation.
+            let g = *generation.borrow();
+            a.dataplane.wait_applied(g).await;
             let world = a.published.world.load_full();
             let want = desired(&world, &a);
             drop(a);
             reconcile(&mut probes, want, &health, &mut token);
+            health.prune();
             dirty = false;
         }
         let now = Instant::now();
@@ -636,15 +917,27 @@ async fn prober(
                 dirty = true;
             }
             Some(done) = rx.recv() => {
-                if let Some(p) = probes.get_mut(&done.key) {
-                    p.in_flight = false;
-                    if p.token == done.token {
+                let became_healthy = match probes.get_mut(&done.key) {
+                    Some(p) if p.token == done.token => {
+                        p.in_flight = false;
+                        let was = p.tracker.phase;
                         let h = p.tracker.record(done.outcome, p.spec.healthy, p.spec.unhealthy);
-                        health.set_for(done.key, p.spec.epoch, h);
+                        health.set_for(done.key.clone(), p.spec.epoch, h);
                         p.next_due = Instant::now() + p.spec.interval;
-                    } else {
-                        p.next_due = Instant::now();
+                        if p.tracker.phase != Phase::Healthy {
+                            p.slow_since_ms = None;
+                        }
+                        was != Phase::Healthy && p.tracker.phase == Phase::Healthy
                     }
+                    Some(p) => {
+                        p.in_flight = false;
+                        p.next_due = Instant::now();
+                        false
+                    }
+                    None => false,
+                };
+                if became_healthy {
+                    start_slow_start(&mut probes, &done.key, &health);
                 }
             }
             _ = tokio::time::sleep_until(wake) => {}
@@ -759,9 +1052,11 @@ mod tests {
             quic_server_id: None,
             registered_ms: 9,
         };
-        let s = check_spec(&tg("HTTP", "instance", "HTTP"), &t, 0.01).unwrap();
+        let s = check_spec(&tg("HTTP", "instance", "HTTP"), &t, 0.01, 30).unwrap();
         assert_eq!(s.addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(s.interval, Duration::from_millis(300));
+        // The slow-start window scales like health checks: 30 s at 0.01 → 300 ms.
+        assert_eq!(s.slow_start, Duration::from_millis(300));
         assert_eq!(
             s.kind,
             CheckKind::Http {
@@ -774,14 +1069,14 @@ mod tests {
             id: "127.0.0.2".into(),
             ..t.clone()
         };
-        let s = check_spec(&tg("TCP", "ip", "TCP"), &ip, 1.0).unwrap();
+        let s = check_spec(&tg("TCP", "ip", "TCP"), &ip, 1.0, 0).unwrap();
         assert_eq!(
             (s.addr, s.kind),
             ("127.0.0.2:8080".parse().unwrap(), CheckKind::Tcp)
         );
         let mut custom = tg("HTTPS", "ip", "HTTPS");
         custom.health_check_port = Some("9000".into());
-        assert_eq!(check_spec(&custom, &ip, 1.0).unwrap().addr.port(), 9000);
+        assert_eq!(check_spec(&custom, &ip, 1.0, 0).unwrap().addr.port(), 9000);
     }
 
     #[tokio::test]
@@ -815,6 +1110,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             healthy: 2,
             unhealthy: 2,
+            slow_start: Duration::ZERO,
         };
         assert_eq!(run_check(&spec("/ok")).await, Outcome::Pass);
         assert_eq!(run_check(&spec("/bad")).await, Outcome::Mismatch(503));
@@ -836,5 +1132,164 @@ mod tests {
             .await,
             Outcome::Failed
         );
+    }
+
+    #[test]
+    fn specs_take_matcher_lists_ranges_and_grpc_codes() {
+        let t = TargetRec {
+            id: "10.0.0.1".into(),
+            port: 50051,
+            availability_zone: None,
+            quic_server_id: None,
+            registered_ms: 1,
+        };
+        let mut g = tg("HTTP", "ip", "HTTP");
+        g.matcher = Some(api_models::Matcher {
+            http_code: Some("200,202,300-399".into()),
+            grpc_code: None,
+        });
+        let CheckKind::Http { codes, .. } = check_spec(&g, &t, 1.0, 0).unwrap().kind else {
+            panic!("expected an HTTP check");
+        };
+        assert!(codes_match(&codes, 202) && codes_match(&codes, 301));
+        assert!(!codes_match(&codes, 201) && !codes_match(&codes, 400));
+        g.protocol_version = Some("GRPC".into());
+        g.matcher = Some(api_models::Matcher {
+            http_code: None,
+            grpc_code: Some("0-2,12".into()),
+        });
+        assert_eq!(
+            check_spec(&g, &t, 1.0, 0).unwrap().kind,
+            CheckKind::Grpc {
+                tls: false,
+                path: "/health".into(),
+                codes: vec![(0, 2), (12, 12)]
+            }
+        );
+        // TCP health checks stay TCP whatever the protocol version.
+        g.health_check_protocol = Some("TCP".into());
+        assert_eq!(check_spec(&g, &t, 1.0, 0).unwrap().kind, CheckKind::Tcp);
+    }
+
+    #[test]
+    fn cells_follow_the_table() {
+        let t = HealthTable::default();
+        let k = TargetKey {
+            tg_arn: "tg".into(),
+            id: "10.0.0.1".into(),
+            port: 80,
+        };
+        let cell = t.cell(&k);
+        assert!(!cell.healthy_for(5));
+        let healthy = Health {
+            state: "healthy",
+            reason: None,
+            description: None,
+        };
+        t.set_for(k.clone(), 5, healthy.clone());
+        assert!(cell.healthy_for(5) && !cell.healthy_for(6));
+        t.enter_slow_start(&k, 1234);
+        assert_eq!(cell.slow_since_ms(), 1234);
+        t.set_for(k.clone(), 5, unhealthy_for(Outcome::Failed));
+        assert!(!cell.healthy_for(5));
+        assert_eq!(cell.slow_since_ms(), NOT_SLOW);
+        // Removal keeps a referenced cell (reset), so a snapshot never holds an orphan.
+        t.set_for(k.clone(), 5, healthy);
+        t.remove(&k);
+        assert!(!cell.healthy_for(5));
+        assert!(Arc::ptr_eq(&cell, &t.cell(&k)));
+        drop(cell);
+        t.prune();
+        assert!(t.map.read().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn grpc_checks_read_grpc_status_from_headers_or_trailers() {
+        use http_body_util::{BodyExt, Full, StreamBody};
+        use hyper::body::Frame;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                let svc = hyper::service::service_fn(
+                    |req: hyper::Request<hyper::body::Incoming>| async move {
+                        type B = http_body_util::combinators::BoxBody<
+                            bytes::Bytes,
+                            std::convert::Infallible,
+                        >;
+                        let resp: hyper::Response<B> = match req.uri().path() {
+                            // Trailers-only answer: grpc-status in the headers.
+                            "/serving" => hyper::Response::builder()
+                                .header("content-type", "application/grpc")
+                                .header("grpc-status", "0")
+                                .body(Full::new(bytes::Bytes::new()).boxed())
+                                .unwrap(),
+                            // A normal answer: grpc-status in the trailers.
+                            path => {
+                                let code = if path == "/unimplemented" { "12" } else { "5" };
+                                let mut tr = hyper::HeaderMap::new();
+                                tr.insert("grpc-status", code.parse().unwrap());
+                                let frames = vec![
+                                    Ok::<_, std::convert::Infallible>(Frame::data(
+                                        bytes::Bytes::from_static(&[0, 0, 0, 0, 0]),
+                                    )),
+                                    Ok(Frame::trailers(tr)),
+                                ];
+                                hyper::Response::builder()
+                                    .header("content-type", "application/grpc")
+                                    .body(
+                                        StreamBody::new(futures_util::stream::iter(frames)).boxed(),
+                                    )
+                                    .unwrap()
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(resp)
+                    },
+                );
+                tokio::spawn(
+                    hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(s), svc),
+                );
+            }
+        });
+        let spec = |path: &str, codes: Vec<(u16, u16)>| CheckSpec {
+            epoch: 0,
+            kind: CheckKind::Grpc {
+                tls: false,
+                path: path.into(),
+                codes,
+            },
+            addr,
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_secs(5),
+            healthy: 2,
+            unhealthy: 2,
+            slow_start: Duration::ZERO,
+        };
+        assert_eq!(
+            run_check(&spec("/serving", vec![(0, 0)])).await,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run_check(&spec("/unimplemented", vec![(12, 12)])).await,
+            Outcome::Pass
+        );
+        assert_eq!(
+            run_check(&spec("/missing", vec![(0, 0), (12, 12)])).await,
+            Outcome::Mismatch(5)
+        );
+        // An HTTP/1-only server is not a gRPC target.
+        let h1 = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let h1_addr = h1.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = h1.accept().await {
+                let _ = s
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let mut bad = spec("/serving", vec![(0, 0)]);
+        bad.addr = h1_addr;
+        assert_eq!(run_check(&bad).await, Outcome::Failed);
     }
 }

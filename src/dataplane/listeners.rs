@@ -128,7 +128,11 @@ pub fn spawn(app: Arc<App>) -> tokio::task::JoinHandle<()> {
 fn reconcile(app: &Arc<App>, g: u64) {
     let dp = &app.dataplane;
     let world = app.published.world.load_full();
-    let routing = Arc::new(Routing::build(&world, g));
+    let ctx = super::snapshot::BuildCtx {
+        health: &app.health,
+        time_scale: app.config.health_time_scale,
+    };
+    let routing = Arc::new(Routing::build(&world, g, &ctx));
     dp.routing.store(routing.clone());
     let mut sockets = dp.sockets.lock().unwrap();
     // Close ports no listener uses any more.

@@ -1,7 +1,9 @@
 //! The HTTP proxy: match a listener's rules, then forward, redirect or answer, as ALB does.
 
 use super::rule_match::{self, RequestView};
-use super::snapshot::{ActionRoute, ListenerRoute, Routing, XffMode};
+use super::snapshot::{
+    ActionRoute, ListenerRoute, Routing, TargetKind, TargetStickiness, TgRoute, XffMode,
+};
 use crate::App;
 use bytes::Bytes;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
@@ -177,10 +179,17 @@ pub async fn route(
             stickiness_s,
         } => {
             let hints = super::sticky::Hints::from_request(req.headers(), stickiness_s.is_some());
-            let Some((tg, t)) = choose_target(app, routing, tgs, weights, picker, &hints) else {
+            let now = api_models::Timestamp::now().millis();
+            let Some((tg, t)) =
+                choose_target_at(routing, tgs, weights, picker, &hints, req.headers(), now)
+            else {
                 return error_page(StatusCode::SERVICE_UNAVAILABLE);
             };
-            let _inflight = tg.picker.start(t);
+            let addr = match target_address(app, routing, &tg, t) {
+                Ok(a) => a,
+                Err(reason) => return error_page_because(StatusCode::BAD_GATEWAY, &reason),
+            };
+            let _inflight = tg.start(t);
             let proto = if listener.protocol == "HTTPS" {
                 "https"
             } else {
@@ -188,13 +197,15 @@ pub async fn route(
             };
             let started = std::time::Instant::now();
             let bytes_in = content_length(req.headers());
-            let resp = forward(app, tg.targets[t].2, listener, proto, peer, req).await;
+            let app_stuck = app_cookie_stuck(&tg, t, &hints, now);
+            let resp = forward(app, addr, listener, proto, peer, req).await;
+            let target = &tg.targets[t];
             app.dataplane.metrics.record(
                 super::metrics::Labels {
                     load_balancer: listener.lb_name.clone(),
                     listener: listener.arn.clone(),
                     target_group: tg.arn.clone(),
-                    target: tg.targets[t].2.to_string(),
+                    target: target.addr.to_string(),
                 },
                 resp.status().as_u16(),
                 bytes_in,
@@ -202,23 +213,119 @@ pub async fn route(
                 started.elapsed().as_secs_f64(),
             );
             let mut resp = resp;
-            let now = api_models::Timestamp::now().millis();
             if let Some(d) = stickiness_s {
                 super::sticky::set(
                     resp.headers_mut(),
                     super::sticky::TG_COOKIE,
-                    &super::sticky::token(&tg.arn),
+                    &tg.token,
                     *d,
                     now,
                 );
             }
-            if let Some(d) = tg.lb_cookie_s {
-                let v = super::sticky::token(&format!("{}|{}", tg.arn, tg.targets[t].2));
-                super::sticky::set(resp.headers_mut(), super::sticky::TARGET_COOKIE, &v, d, now);
+            match &tg.stickiness {
+                Some(TargetStickiness::LbCookie { duration_s }) => super::sticky::set(
+                    resp.headers_mut(),
+                    super::sticky::TARGET_COOKIE,
+                    &target.token,
+                    *duration_s,
+                    now,
+                ),
+                Some(TargetStickiness::AppCookie {
+                    cookie_name,
+                    duration_s,
+                }) => {
+                    // A new application cookie starts (or restarts) the stickiness duration; a
+                    // request that was stuck keeps its value; otherwise the cookies are cleared.
+                    let value = if super::sticky::response_sets(resp.headers(), cookie_name) {
+                        Some(super::sticky::app_value(
+                            &target.token,
+                            now / 1000 + duration_s,
+                        ))
+                    } else {
+                        app_stuck.then(|| hints.app.clone()).flatten()
+                    };
+                    super::sticky::set_app(resp.headers_mut(), value.as_deref(), now);
+                }
+                None => {}
             }
             resp
         }
     }
+}
+
+/// ALB-style error page whose body also names the reason (for errors that are localelb's own,
+/// such as a target type it cannot reach).
+pub fn error_page_because(status: StatusCode, reason: &str) -> Response<ProxyBody> {
+    let mut r = error_page(status);
+    let page = format!(
+        "<html>\r\n<head><title>{s}</title></head>\r\n<body>\r\n<center><h1>{s}</h1></center>\r\n<p>{reason}</p>\r\n</body>\r\n</html>\r\n",
+        s = format_args!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""))
+    );
+    *r.body_mut() = full(page);
+    if let Ok(v) = HeaderValue::from_str(reason) {
+        r.headers_mut().insert("x-localelb-error", v);
+    }
+    r
+}
+
+/// Where target `t` of `tg` is reached: its address, or for an `alb` target the address that
+/// load balancer's listener on the target's port is served on. Lambda functions are not
+/// invoked locally.
+pub fn target_address(
+    app: &App,
+    routing: &Routing,
+    tg: &TgRoute,
+    t: usize,
+) -> Result<SocketAddr, String> {
+    let target = &tg.targets[t];
+    match tg.kind {
+        TargetKind::Address => Ok(target.addr),
+        TargetKind::Lambda => Err(format!(
+            "Target group {} has target type lambda: localelb does not invoke Lambda functions",
+            tg.name
+        )),
+        TargetKind::Alb => {
+            let port = u16::try_from(target.key.port).unwrap_or(0);
+            alb_listener_addr(&app.dataplane, routing, &target.key.id, port).ok_or_else(|| {
+                format!(
+                    "Target {} of target group {} has no served listener on port {port}",
+                    target.key.id, tg.name
+                )
+            })
+        }
+    }
+}
+
+/// The address the listener of load balancer `lb_arn` on `port` is served on (alb targets).
+pub fn alb_listener_addr(
+    dp: &super::listeners::DataPlane,
+    routing: &Routing,
+    lb_arn: &str,
+    port: u16,
+) -> Option<SocketAddr> {
+    let listener = routing
+        .ports
+        .get(&port)?
+        .iter()
+        .find(|l| l.lb_arn == lb_arn)?;
+    dp.endpoints
+        .load()
+        .iter()
+        .find(|e| e.listener_arn == listener.arn)?
+        .address
+        .as_deref()?
+        .parse()
+        .ok()
+}
+
+/// Whether the request was routed by a valid `AWSALBAPP-0` cookie to target `t`.
+fn app_cookie_stuck(tg: &TgRoute, t: usize, hints: &Hints, now_ms: i64) -> bool {
+    matches!(tg.stickiness, Some(TargetStickiness::AppCookie { .. }))
+        && hints
+            .app
+            .as_deref()
+            .and_then(|v| super::sticky::app_target(v, now_ms / 1000))
+            == Some(tg.targets[t].token.as_str())
 }
 
 fn content_length(h: &hyper::HeaderMap) -> u64 {
@@ -234,17 +341,40 @@ pub use super::sticky::Hints;
 /// then a target in it (the stuck one if still eligible, else healthy ones, failing open when
 /// none is). None when the group is gone or has no registered targets.
 pub fn choose_target(
-    app: &App,
+    _app: &App,
     routing: &Routing,
     tgs: &[String],
     weights: &[u32],
     picker: &super::select::WeightedPicker,
     hints: &Hints,
-) -> Option<(Arc<super::snapshot::TgRoute>, usize)> {
+) -> Option<(Arc<TgRoute>, usize)> {
+    let now = api_models::Timestamp::now().millis();
+    choose_target_at(
+        routing,
+        tgs,
+        weights,
+        picker,
+        hints,
+        &hyper::HeaderMap::new(),
+        now,
+    )
+}
+
+/// [`choose_target`] at `now_ms`, with the request's headers for app_cookie stickiness. Reads
+/// health from the targets' cells: no lock and no allocation on this path.
+pub fn choose_target_at(
+    routing: &Routing,
+    tgs: &[String],
+    weights: &[u32],
+    picker: &super::select::WeightedPicker,
+    hints: &Hints,
+    headers: &hyper::HeaderMap,
+    now_ms: i64,
+) -> Option<(Arc<TgRoute>, usize)> {
     let stuck_tg = hints.tg.as_deref().and_then(|h| {
         tgs.iter()
             .zip(weights)
-            .position(|(arn, w)| *w > 0 && super::sticky::token(arn) == h)
+            .position(|(arn, w)| *w > 0 && routing.tgs.get(arn).is_some_and(|g| g.token == h))
     });
     let i = match stuck_tg {
         Some(i) => i,
@@ -254,30 +384,29 @@ pub fn choose_target(
     if tg.targets.is_empty() {
         return None;
     }
-    let eligible: Vec<bool> = tg
-        .targets
-        .iter()
-        .map(|(k, reg, _)| {
-            app.health
-                .get_for(k, *reg)
-                .is_some_and(|h| h.state == "healthy")
-        })
-        .collect();
-    let any_eligible = eligible.iter().any(|e| *e);
-    if tg.lb_cookie_s.is_some() {
-        if let Some(h) = hints.target.as_deref() {
-            let stuck = tg
-                .targets
-                .iter()
-                .position(|(_, _, addr)| super::sticky::token(&format!("{}|{addr}", tg.arn)) == h);
-            if let Some(t) = stuck.filter(|t| eligible[*t] || !any_eligible) {
+    let stuck_token = match &tg.stickiness {
+        Some(TargetStickiness::LbCookie { .. }) => hints.target.as_deref(),
+        // ALB: the client must send back both its application cookie and AWSALBAPP.
+        Some(TargetStickiness::AppCookie { cookie_name, .. })
+            if super::sticky::has_cookie(headers, cookie_name) =>
+        {
+            hints
+                .app
+                .as_deref()
+                .and_then(|v| super::sticky::app_target(v, now_ms / 1000))
+        }
+        _ => None,
+    };
+    if let Some(h) = stuck_token {
+        if let Some(t) = tg.targets.iter().position(|x| x.token == h) {
+            // A stuck target that is no longer healthy loses its clients, unless no target is
+            // healthy (fail open).
+            if tg.targets[t].healthy() || !tg.targets.iter().any(|x| x.healthy()) {
                 return Some((tg, t));
             }
         }
     }
-    let t = tg
-        .picker
-        .pick(&eligible, api_models::Timestamp::now().millis())?;
+    let t = tg.pick(now_ms)?;
     Some((tg, t))
 }
 

@@ -101,37 +101,34 @@ impl Algorithm {
     }
 }
 
-/// Share a target gets at the very start of its slow-start window, relative to a warm target.
-/// Not 0, so a new target still sees some traffic immediately (AWS starts it "small", not idle).
-pub const SLOW_START_FLOOR: f64 = 0.1;
+/// Share a target gets at the very start of its slow-start window, relative to a warm target:
+/// AWS ramps "linearly" from nothing to the full share.
+pub const SLOW_START_FLOOR: f64 = 0.0;
 
 /// Integer scale for slow-start weights fed to smooth WRR (factor 1.0 → 1000).
 const SLOW_START_SCALE: f64 = 1000.0;
+
+/// Marks "not in slow start" in the `since` a caller reports for a target.
+pub const NOT_SLOW: i64 = i64::MIN;
 
 /// Slow start mode (`slow_start.duration_seconds` > 0).
 ///
 /// AWS rule: a target enters slow start when it becomes healthy; during the window the load
 /// balancer "linearly increases the share of requests" it sends to the target, and after the
-/// window the target gets its full share. Deciding *when* a target entered slow start (e.g. AWS
-/// does not put a target in slow start when no other target is healthy) is the caller's job:
-/// it fills `since_ms` and rebuilds the picker when that changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// window the target gets its full share. Deciding *when* a target entered slow start (AWS does
+/// not put a target in slow start when no other target is healthy and warm) is the health
+/// prober's job; the picker reads it per target at pick time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlowStart {
     /// Window length; `<= 0` disables slow start.
     pub duration_ms: i64,
-    /// Per target: the time it became eligible (entered slow start). Missing entries, or
-    /// `i64::MIN`, mean "warm" (not in slow start).
-    pub since_ms: Vec<i64>,
 }
 
 impl SlowStart {
-    /// Relative weight of target `i` at `now_ms`: `SLOW_START_FLOOR` at the start of the window,
-    /// rising linearly to 1.0 at its end.
-    pub fn factor(&self, i: usize, now_ms: i64) -> f64 {
-        let Some(&since) = self.since_ms.get(i) else {
-            return 1.0;
-        };
-        if self.duration_ms <= 0 || since == i64::MIN {
+    /// Relative weight at `now_ms` of a target in slow start since `since` ([`NOT_SLOW`] =
+    /// warm): `SLOW_START_FLOOR` at the start of the window, rising linearly to 1.0 at its end.
+    pub fn factor(&self, since: i64, now_ms: i64) -> f64 {
+        if self.duration_ms <= 0 || since == NOT_SLOW {
             return 1.0;
         }
         // Saturating: `since` may be far in the past; a future `since` (clock skew) counts as
@@ -185,17 +182,16 @@ pub struct TargetPicker {
 
 impl TargetPicker {
     pub fn new(n: usize, algorithm: Algorithm, slow_start: Option<SlowStart>) -> Self {
-        let slow_start = slow_start.filter(|s| s.duration_ms > 0);
+        // AWS: slow start applies to round_robin and weighted_random only.
+        let slow_start = slow_start
+            .filter(|s| s.duration_ms > 0)
+            .filter(|_| algorithm != Algorithm::LeastOutstanding);
         // Process-random seed without extra deps: std's RandomState is keyed from the OS once.
         let seed = RandomState::new().build_hasher().finish();
         TargetPicker {
             n,
             algorithm,
-            swrr: Mutex::new(if slow_start.is_some() {
-                vec![0; n]
-            } else {
-                Vec::new()
-            }),
+            swrr: Mutex::new(Vec::new()),
             slow_start,
             cursor: AtomicUsize::new(0),
             in_flight: (0..n).map(|_| AtomicUsize::new(0)).collect(),
@@ -242,35 +238,54 @@ impl TargetPicker {
     }
 
     /// Picks a target. `eligible[i]` is the caller's health verdict (missing entries count as
-    /// ineligible); when nothing is eligible, every target is a candidate (fail open).
-    /// `None` only when the group has no targets.
+    /// ineligible); when nothing is eligible, every target is a candidate (fail open). No target
+    /// is in slow start. `None` only when the group has no targets.
     pub fn pick(&self, eligible: &[bool], now_ms: i64) -> Option<usize> {
+        self.pick_by(
+            |i| eligible.get(i).copied().unwrap_or(false),
+            |_| NOT_SLOW,
+            |i| self.in_flight(i),
+            now_ms,
+        )
+    }
+
+    /// Picks a target: `eligible(i)` is target `i`'s health verdict, `slow_since(i)` when it
+    /// entered slow start ([`NOT_SLOW`] if it did not) and `in_flight(i)` its requests in
+    /// progress (least outstanding requests). Reads the callers' state in place: no allocation
+    /// per pick. When nothing is eligible, every target is a candidate (fail open).
+    pub fn pick_by(
+        &self,
+        eligible: impl Fn(usize) -> bool,
+        slow_since: impl Fn(usize) -> i64,
+        in_flight: impl Fn(usize) -> usize,
+        now_ms: i64,
+    ) -> Option<usize> {
         let n = self.n;
         if n == 0 {
             return None;
         }
-        let any = eligible.iter().take(n).any(|&e| e);
-        let is_cand = |i: usize| !any || eligible.get(i).copied().unwrap_or(false);
-        let count = if any {
-            eligible.iter().take(n).filter(|&&e| e).count()
-        } else {
-            n
-        };
+        let count = (0..n).filter(|&i| eligible(i)).count();
+        let any = count > 0;
+        let count = if any { count } else { n };
+        let is_cand = |i: usize| !any || eligible(i);
 
         // Slow start only matters while some candidate is still ramping; otherwise take the
         // cheaper unweighted paths.
         let ramping = self
             .slow_start
-            .as_ref()
-            .filter(|s| (0..n).any(|i| is_cand(i) && s.factor(i, now_ms) < 1.0));
+            .filter(|s| (0..n).any(|i| is_cand(i) && s.factor(slow_since(i), now_ms) < 1.0));
+        let factor = |ss: &SlowStart, i: usize| ss.factor(slow_since(i), now_ms);
 
         match self.algorithm {
             Algorithm::RoundRobin => match ramping {
                 Some(ss) => {
                     let mut cur = lock(&self.swrr);
+                    if cur.len() != n {
+                        cur.resize(n, 0);
+                    }
                     swrr_step(&mut cur, |i| {
                         if is_cand(i) {
-                            ((ss.factor(i, now_ms) * SLOW_START_SCALE).round() as i64).max(1)
+                            ((factor(&ss, i) * SLOW_START_SCALE).round() as i64).max(1)
                         } else {
                             0
                         }
@@ -293,7 +308,7 @@ impl TargetPicker {
                     if !is_cand(i) {
                         continue;
                     }
-                    let load = self.in_flight[i].load(Ordering::Relaxed);
+                    let load = in_flight(i);
                     if best.map_or(true, |(_, b)| load < b) {
                         best = Some((i, load));
                     }
@@ -304,14 +319,12 @@ impl TargetPicker {
                 let r = self.next_random();
                 match ramping {
                     Some(ss) => {
-                        let total: f64 = (0..n)
-                            .filter(|&i| is_cand(i))
-                            .map(|i| ss.factor(i, now_ms))
-                            .sum();
+                        let total: f64 =
+                            (0..n).filter(|&i| is_cand(i)).map(|i| factor(&ss, i)).sum();
                         let mut x = unit_f64(r) * total;
                         let mut last = None;
                         for i in (0..n).filter(|&i| is_cand(i)) {
-                            let w = ss.factor(i, now_ms);
+                            let w = factor(&ss, i);
                             if x < w {
                                 return Some(i);
                             }
@@ -559,15 +572,14 @@ mod tests {
     fn slow_start_counts(a: Algorithm, at_fraction: f64) -> [u32; 2] {
         let duration_ms = 100_000;
         // Target 0 is warm; target 1 entered slow start at t=0.
-        let ss = SlowStart {
-            duration_ms,
-            since_ms: vec![i64::MIN, 0],
-        };
-        let p = TargetPicker::new(2, a, Some(ss)).with_seed(1);
+        let since = [NOT_SLOW, 0];
+        let p = TargetPicker::new(2, a, Some(SlowStart { duration_ms })).with_seed(1);
         let now = (duration_ms as f64 * at_fraction) as i64;
         let mut counts = [0u32; 2];
         for _ in 0..1000 {
-            counts[p.pick(&[true, true], now).unwrap()] += 1;
+            counts[p
+                .pick_by(|_| true, |i| since[i], |i| p.in_flight(i), now)
+                .unwrap()] += 1;
         }
         counts
     }
@@ -577,34 +589,51 @@ mod tests {
         for a in [Algorithm::RoundRobin, Algorithm::WeightedRandom] {
             let early = slow_start_counts(a, 0.1);
             let late = slow_start_counts(a, 0.9);
-            // factor 0.19 → ~16% of picks; factor 0.91 → ~48%.
-            assert!(early[1] < 220, "{a:?} early {early:?}");
-            assert!(late[1] > 420, "{a:?} late {late:?}");
+            // factor 0.1 → ~9% of picks; factor 0.9 → ~47%.
+            assert!(early[1] < 140, "{a:?} early {early:?}");
+            assert!(late[1] > 410, "{a:?} late {late:?}");
             assert!(
-                late[1] > 2 * early[1],
+                late[1] > 3 * early[1],
                 "{a:?} early {early:?} late {late:?}"
             );
             // After the window: equal shares again.
             let after = slow_start_counts(a, 1.5);
             assert!((430..=570).contains(&after[1]), "{a:?} after {after:?}");
         }
-        // Round robin with slow start stays deterministic and exact (SWRR): 190:1000 weights.
+        // Round robin with slow start stays deterministic and exact (SWRR): 100:1000 weights.
         let rr = slow_start_counts(Algorithm::RoundRobin, 0.1);
-        assert!((158..=162).contains(&rr[1]), "{rr:?}");
+        assert!((89..=93).contains(&rr[1]), "{rr:?}");
+        // At the very start the new target gets (almost) nothing.
+        let start = slow_start_counts(Algorithm::RoundRobin, 0.0);
+        assert!(start[1] <= 1, "{start:?}");
+    }
+
+    #[test]
+    fn slow_start_is_ignored_with_least_outstanding() {
+        let p = TargetPicker::new(
+            2,
+            Algorithm::LeastOutstanding,
+            Some(SlowStart { duration_ms: 1000 }),
+        );
+        let since = [NOT_SLOW, 0];
+        let mut counts = [0; 2];
+        for _ in 0..100 {
+            counts[p
+                .pick_by(|_| true, |i| since[i], |i| p.in_flight(i), 10)
+                .unwrap()] += 1;
+        }
+        assert_eq!(counts, [50, 50]);
     }
 
     #[test]
     fn slow_start_factor_is_linear() {
-        let ss = SlowStart {
-            duration_ms: 1000,
-            since_ms: vec![0, i64::MIN],
-        };
+        let ss = SlowStart { duration_ms: 1000 };
         assert!((ss.factor(0, 0) - SLOW_START_FLOOR).abs() < 1e-9);
-        assert!((ss.factor(0, 500) - 0.55).abs() < 1e-9);
+        assert!((ss.factor(0, 500) - 0.5).abs() < 1e-9);
         assert_eq!(ss.factor(0, 1000), 1.0);
         assert_eq!(ss.factor(0, -50), SLOW_START_FLOOR); // future `since`
-        assert_eq!(ss.factor(1, 0), 1.0); // warm
-        assert_eq!(ss.factor(7, 0), 1.0); // no entry
+        assert_eq!(ss.factor(NOT_SLOW, 0), 1.0); // warm
+        assert_eq!(SlowStart { duration_ms: 0 }.factor(0, 1), 1.0); // off
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! swapped atomically. Wildcards, regexes and CIDRs are compiled here, never per request.
 
 use super::rule_match::{self, Condition};
-use super::select::{Algorithm, TargetPicker, WeightedPicker};
-use crate::health::TargetKey;
+use super::select::{Algorithm, SlowStart, TargetPicker, WeightedPicker};
+use crate::health::{HealthTable, TargetCell, TargetKey};
 use crate::state::{Scope, World};
 use api_models as m;
 use std::collections::{BTreeMap, HashMap};
@@ -67,13 +67,80 @@ pub enum XffMode {
     Remove,
 }
 
+/// One registered target as the proxy sees it.
+pub struct TargetRoute {
+    pub key: TargetKey,
+    /// The registration (`TargetRec::registered_ms`) health must belong to.
+    pub registered_ms: i64,
+    /// Where traffic goes (the same rule as health checks, `health::target_addr`).
+    pub addr: SocketAddr,
+    /// Health and slow start, updated in place by the prober.
+    pub cell: Arc<TargetCell>,
+    /// The stickiness token naming this target in `AWSALB` / `AWSALBAPP-0` cookies.
+    pub token: String,
+}
+
+impl TargetRoute {
+    /// Whether the prober last saw this registration healthy.
+    pub fn healthy(&self) -> bool {
+        self.cell.healthy_for(self.registered_ms)
+    }
+}
+
+/// Target stickiness of a target group (`stickiness.type` with `stickiness.enabled`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetStickiness {
+    /// `lb_cookie`: the load balancer's `AWSALB` cookie, valid this many seconds.
+    LbCookie { duration_s: i64 },
+    /// `app_cookie`: follows the target's own cookie `cookie_name`; the load balancer's
+    /// `AWSALBAPP-0` cookie keeps the client on the target for `duration_s` seconds.
+    AppCookie {
+        cookie_name: String,
+        duration_s: i64,
+    },
+}
+
+/// What kind of targets a target group has, as far as the proxy cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// `instance` / `ip`: HTTP or bytes to the target's address.
+    Address,
+    /// `lambda`: functions are not invoked locally.
+    Lambda,
+    /// `alb`: an Application Load Balancer (ARN) of this process, reached on its listener
+    /// with the target's port.
+    Alb,
+}
+
 /// A target group's targets and how to pick among them.
 pub struct TgRoute {
     pub arn: String,
-    pub targets: Vec<(TargetKey, i64, SocketAddr)>,
+    pub name: String,
+    /// The `AWSALBTG` value naming this group (target-group stickiness).
+    pub token: String,
+    pub kind: TargetKind,
+    pub targets: Vec<TargetRoute>,
     pub picker: TargetPicker,
-    /// lb_cookie stickiness duration, when `stickiness.enabled` with type lb_cookie.
-    pub lb_cookie_s: Option<i64>,
+    pub stickiness: Option<TargetStickiness>,
+}
+
+impl TgRoute {
+    /// Picks a target among the healthy ones (all of them when none is: fail open), with slow
+    /// start; reads the targets' cells in place.
+    pub fn pick(&self, now_ms: i64) -> Option<usize> {
+        self.picker.pick_by(
+            |i| self.targets[i].healthy(),
+            |i| self.targets[i].cell.slow_since_ms(),
+            |i| self.targets[i].cell.in_flight(),
+            now_ms,
+        )
+    }
+
+    /// Counts a request to target `t` as in progress until the guard drops. The count lives in
+    /// the target's cell, so it survives routing rebuilds (least outstanding requests).
+    pub fn start(&self, t: usize) -> Option<crate::health::InFlight> {
+        self.targets.get(t).map(|x| x.cell.start())
+    }
 }
 
 /// The whole routing table.
@@ -150,7 +217,20 @@ fn action_route(actions: &[m::Action]) -> ActionRoute {
     ActionRoute::Unsupported("the rule has no terminal action".into())
 }
 
-fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) {
+/// What a routing build needs besides the committed state.
+pub struct BuildCtx<'a> {
+    /// The prober's table: each target's cell comes from it.
+    pub health: &'a HealthTable,
+    /// `--health-check-time-scale`: slow-start windows scale with it.
+    pub time_scale: f64,
+}
+
+fn add_scope(
+    scope: &Scope,
+    r: &mut Routing,
+    lb_order: &mut Vec<(u64, String)>,
+    ctx: &BuildCtx<'_>,
+) {
     for l in scope.listeners.values() {
         let li = &l.listener;
         let (Some(arn), Some(lb_arn)) = (li.listener_arn.clone(), li.load_balancer_arn.clone())
@@ -226,44 +306,72 @@ fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) 
             continue;
         };
         let tt = tg.tg.target_type.as_deref().unwrap_or("instance");
-        let targets: Vec<(TargetKey, i64, SocketAddr)> = tg
+        let targets: Vec<TargetRoute> = tg
             .targets
             .iter()
             .filter_map(|t| {
-                let addr = crate::health::target_addr(tt, &t.id, t.port)?;
-                Some((
-                    TargetKey {
-                        tg_arn: arn.clone(),
-                        id: t.id.clone(),
-                        port: t.port,
-                    },
-                    t.registered_ms,
+                // Lambda targets have no address; they are answered with an error page.
+                let addr = crate::health::target_addr(tt, &t.id, t.port)
+                    .or_else(|| (tt == "lambda").then(|| SocketAddr::from(([0, 0, 0, 0], 0))))?;
+                let key = TargetKey {
+                    tg_arn: arn.clone(),
+                    id: t.id.clone(),
+                    port: t.port,
+                };
+                Some(TargetRoute {
+                    cell: ctx.health.cell(&key),
+                    token: super::sticky::token(&format!("{arn}|{addr}")),
+                    key,
+                    registered_ms: t.registered_ms,
                     addr,
-                ))
+                })
             })
             .collect();
-        let algorithm = Algorithm::parse(
-            tg.attributes
-                .get("load_balancing.algorithm.type")
-                .map(String::as_str)
-                .unwrap_or("round_robin"),
-        );
-        let picker = TargetPicker::new(targets.len(), algorithm, None);
         let attr = |k: &str| tg.attributes.get(k).map(String::as_str);
-        let lb_cookie_s = (attr("stickiness.enabled") == Some("true")
-            && attr("stickiness.type") == Some("lb_cookie"))
-        .then(|| {
-            attr("stickiness.lb_cookie.duration_seconds")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(86_400)
+        let algorithm =
+            Algorithm::parse(attr("load_balancing.algorithm.type").unwrap_or("round_robin"));
+        let slow_start_s: i64 = attr("slow_start.duration_seconds")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let window = crate::health::slow_start_window(slow_start_s, ctx.time_scale);
+        let slow_start = (!window.is_zero()).then(|| SlowStart {
+            duration_ms: (window.as_millis() as i64).max(1),
         });
+        let picker = TargetPicker::new(targets.len(), algorithm, slow_start);
+        let stickiness = if attr("stickiness.enabled") != Some("true") {
+            None
+        } else {
+            match attr("stickiness.type") {
+                Some("lb_cookie") => Some(TargetStickiness::LbCookie {
+                    duration_s: attr("stickiness.lb_cookie.duration_seconds")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(86_400),
+                }),
+                Some("app_cookie") => attr("stickiness.app_cookie.cookie_name")
+                    .filter(|n| !n.is_empty())
+                    .map(|n| TargetStickiness::AppCookie {
+                        cookie_name: n.to_string(),
+                        duration_s: attr("stickiness.app_cookie.duration_seconds")
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(86_400),
+                    }),
+                _ => None,
+            }
+        };
         r.tgs.insert(
             arn.clone(),
             Arc::new(TgRoute {
+                name: tg.tg.target_group_name.clone().unwrap_or_default(),
+                token: super::sticky::token(&arn),
+                kind: match tt {
+                    "lambda" => TargetKind::Lambda,
+                    "alb" => TargetKind::Alb,
+                    _ => TargetKind::Address,
+                },
                 arn,
                 targets,
                 picker,
-                lb_cookie_s,
+                stickiness,
             }),
         );
     }
@@ -271,14 +379,14 @@ fn add_scope(scope: &Scope, r: &mut Routing, lb_order: &mut Vec<(u64, String)>) 
 
 impl Routing {
     /// Builds the table from a committed world.
-    pub fn build(world: &World, generation: u64) -> Routing {
+    pub fn build(world: &World, generation: u64, ctx: &BuildCtx<'_>) -> Routing {
         let mut r = Routing {
             generation,
             ..Default::default()
         };
         let mut order = Vec::new();
         for scope in world.scopes.values() {
-            add_scope(scope, &mut r, &mut order);
+            add_scope(scope, &mut r, &mut order, ctx);
         }
         // Listeners sharing a port: the oldest load balancer is the default for unknown hosts.
         let rank: HashMap<String, u64> = order.into_iter().map(|(s, a)| (a, s)).collect();

@@ -34,8 +34,11 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, port: u16) 
             let Some((tg, t)) = choose_target(&app, &routing, tgs, weights, picker, &hints) else {
                 return;
             };
-            let _inflight = tg.picker.start(t);
-            let addr = tg.targets[t].2;
+            // Lambda targets cannot take a stream; alb targets are this process's listeners.
+            let Ok(addr) = super::proxy::target_address(&app, &routing, &tg, t) else {
+                return;
+            };
+            let _inflight = tg.start(t);
             let Ok(Ok(mut upstream)) = tokio::time::timeout(
                 Duration::from_secs(10),
                 tokio::net::TcpStream::connect(addr),
