@@ -5,5 +5,6 @@
 
 pub mod matchers;
 pub mod model;
+pub mod schema;
 
 pub use model::{Options, Rendered, State, Warning};
