@@ -3,8 +3,10 @@
 //! resolved, health known) and writes or applies what it returns.
 #![forbid(unsafe_code)]
 
+pub mod file_provider;
 pub mod matchers;
 pub mod model;
 pub mod schema;
+pub mod yaml;
 
 pub use model::{Options, Rendered, State, Warning};
