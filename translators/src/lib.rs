@@ -3,6 +3,7 @@
 //! resolved, health known) and writes or applies what it returns.
 #![forbid(unsafe_code)]
 
+pub mod crd;
 pub mod file_provider;
 pub mod matchers;
 pub mod model;
