@@ -63,6 +63,18 @@ const PORT_NAME: &str = "tg";
 /// stickiness (`AWSALB` then pins the target inside the chosen Service).
 pub const PORT_COOKIE: &str = "AWSALBPORT";
 
+/// Every (apiVersion, kind) [`render`] may produce, in apply order (dependencies first). The
+/// applier prunes objects of these kinds that carry the managed-by label and are not rendered.
+pub const KINDS: &[(&str, &str)] = &[
+    ("v1", "Service"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+    (TRAEFIK_API_VERSION, "ServersTransport"),
+    (TRAEFIK_API_VERSION, "Middleware"),
+    (TRAEFIK_API_VERSION, "TraefikService"),
+    (TRAEFIK_API_VERSION, "IngressRoute"),
+    (TRAEFIK_API_VERSION, "IngressRouteTCP"),
+];
+
 /// The namespace objects are rendered into.
 pub fn namespace(opts: &Options) -> &str {
     if opts.namespace.is_empty() {
@@ -120,15 +132,10 @@ struct Out<'a> {
 }
 
 fn kind_order(kind: &str) -> u8 {
-    match kind {
-        "Service" => 0,
-        "EndpointSlice" => 1,
-        "ServersTransport" => 2,
-        "Middleware" => 3,
-        "TraefikService" => 4,
-        "IngressRoute" => 5,
-        _ => 6,
-    }
+    KINDS
+        .iter()
+        .position(|(_, k)| *k == kind)
+        .map_or(u8::MAX, |i| i as u8)
 }
 
 impl Out<'_> {
