@@ -61,6 +61,9 @@ struct Entry {
 #[derive(Default)]
 pub struct HealthTable {
     map: RwLock<HashMap<TargetKey, Entry>>,
+    /// Bumped whenever a target's state changes or is forgotten (data planes that render the
+    /// health, like Traefik's, re-render on it).
+    changes: watch::Sender<u64>,
 }
 
 impl HealthTable {
@@ -70,17 +73,12 @@ impl HealthTable {
     }
     /// Records a target's health.
     pub fn set(&self, k: TargetKey, h: Health) {
-        self.map.write().unwrap().insert(
-            k,
-            Entry {
-                health: h,
-                epoch: None,
-            },
-        );
+        self.insert(k, h, None);
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
         self.map.write().unwrap().clear();
+        self.changed();
     }
     /// The health of a target for one registration (`registered_ms`); health recorded for an
     /// earlier registration of the same id and port does not count.
@@ -91,17 +89,24 @@ impl HealthTable {
     }
     /// Records a target's health for one registration.
     pub fn set_for(&self, k: TargetKey, registered_ms: i64, h: Health) {
-        self.map.write().unwrap().insert(
-            k,
-            Entry {
-                health: h,
-                epoch: Some(registered_ms),
-            },
-        );
+        self.insert(k, h, Some(registered_ms));
+    }
+    fn insert(&self, k: TargetKey, h: Health, epoch: Option<i64>) {
+        let state = h.state;
+        let old = self
+            .map
+            .write()
+            .unwrap()
+            .insert(k, Entry { health: h, epoch });
+        if old.is_none_or(|o| o.health.state != state || o.epoch != epoch) {
+            self.changed();
+        }
     }
     /// Forgets one target.
     pub fn remove(&self, k: &TargetKey) {
-        self.map.write().unwrap().remove(k);
+        if self.map.write().unwrap().remove(k).is_some() {
+            self.changed();
+        }
     }
     /// Forgets a target's health if it was recorded for another registration.
     fn remove_stale(&self, k: &TargetKey, registered_ms: i64) {
@@ -111,7 +116,20 @@ impl HealthTable {
             .is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms))
         {
             map.remove(k);
+            drop(map);
+            self.changed();
         }
+    }
+    fn changed(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+    /// The change counter, to wait for state changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+    /// The current change count.
+    pub fn version(&self) -> u64 {
+        *self.changes.borrow()
     }
 }
 

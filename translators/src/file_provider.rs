@@ -5,7 +5,8 @@
 //! - service `tg-<target group id>` (a `loadBalancer` of the target group's serving targets),
 //!   `fwd-<rule id>` (a `weighted` service for several target groups or group stickiness),
 //!   `localelb-responder` (localelb itself, answering fixed responses);
-//! - middleware `redirect-<rule id>`, `respond-<rule id>`, `rewrite-<rule id>`, `host-<rule id>`.
+//! - middleware `redirect-<rule id>`, `respond-<rule id>`, `rewrite-<rule id>-<n>`,
+//!   `host-<rule id>`, and `xfp-<listener id>` (X-Forwarded-Port = the listener's port).
 //!
 //! Health checks are localelb's (ALB semantics): the server list holds the healthy targets, or
 //! every target when none is healthy (ALB fails open), or nothing when none is registered
@@ -247,6 +248,14 @@ fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {
         match r.terminal_action() {
             Some(a) if a.type_.as_deref() == Some("forward") => {
                 service = forward(a, &id, out);
+                // Traefik derives X-Forwarded-Port from the entryPoint; ALB sends the
+                // listener's port.
+                let name = format!("xfp-{}", short_id(&l.arn));
+                out.middlewares.insert(
+                    name.clone(),
+                    json!({"headers": {"customRequestHeaders": {"X-Forwarded-Port": l.port.to_string()}}}),
+                );
+                middlewares.insert(0, Value::String(name));
             }
             Some(a) if a.type_.as_deref() == Some("redirect") => {
                 let cfg = a.redirect_config.clone().unwrap_or_default();

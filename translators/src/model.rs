@@ -248,8 +248,8 @@ impl TargetGroup {
         self.attributes.get(key).map(String::as_str)
     }
     /// The targets that receive traffic, as ALB picks them: the healthy ones; if none is
-    /// healthy, every target that is not draining/unused/unavailable (fail-open, counting
-    /// `initial` and `unhealthy`); none when no target is registered.
+    /// healthy, every registered target (ALB fails open), draining ones excepted; none when no
+    /// target is registered.
     pub fn serving_targets(&self) -> Vec<&Target> {
         let with_addr = || self.targets.iter().filter(|t| t.address.is_some());
         let healthy: Vec<&Target> = with_addr()
@@ -259,12 +259,7 @@ impl TargetGroup {
             return healthy;
         }
         with_addr()
-            .filter(|t| {
-                matches!(
-                    t.state,
-                    TargetState::Unhealthy | TargetState::Initial | TargetState::Healthy
-                )
-            })
+            .filter(|t| t.state != TargetState::Draining)
             .collect()
     }
     /// lb_cookie stickiness duration in seconds, when enabled.
