@@ -56,7 +56,7 @@ pub const EMPTY_SERVICE: &str = "localelb-empty";
 /// ServersTransport that skips target certificate verification (ALB does not verify).
 pub const INSECURE_TRANSPORT: &str = "localelb-insecure-tls";
 /// Namespace when [`Options::namespace`] is empty.
-pub const DEFAULT_NAMESPACE: &str = "localelb";
+pub const DEFAULT_NAMESPACE: &str = "elbv2";
 /// The port name shared by every Service and its EndpointSlices (Traefik matches them by name).
 const PORT_NAME: &str = "tg";
 /// Cookie choosing among the port Services of a multi-port target group with lb_cookie
