@@ -619,6 +619,49 @@ mod tests {
         assert!(seen.is_empty());
     }
 
+    #[test]
+    fn endpoints_say_where_each_listener_is_served_or_why_not() {
+        let listener = |arn: &str, protocol: &str| Listener {
+            arn: arn.into(),
+            port: 80,
+            protocol: protocol.into(),
+            ..Default::default()
+        };
+        let st = State {
+            load_balancers: vec![LoadBalancer {
+                name: "web".into(),
+                listeners: vec![
+                    listener("l1", "HTTP"),
+                    listener("l2", "HTTP"),
+                    listener("u", "UDP"),
+                ],
+                ..Default::default()
+            }],
+            target_groups: vec![],
+        };
+        let eps = BTreeMap::from([(
+            "l1".to_string(),
+            EntryPoint {
+                name: "ep-30000".into(),
+                address: "127.0.0.1:30000".into(),
+            },
+        )]);
+        let ok = endpoints(&st, &eps, None);
+        assert_eq!(ok[0].address.as_deref(), Some("127.0.0.1:30000"));
+        assert_eq!(ok[0].error, None);
+        assert_eq!(ok[1].error.as_deref(), Some("no free Traefik entryPoint"));
+        assert_eq!(
+            ok[2].error.as_deref(),
+            Some("UDP listeners are not served by the Traefik data plane")
+        );
+        let failed = endpoints(&st, &eps, Some("apply Service/x: boom"));
+        assert_eq!(failed[0].address, None);
+        assert_eq!(
+            failed[0].error.as_deref(),
+            Some("applying to Kubernetes failed: apply Service/x: boom")
+        );
+    }
+
     /// Against a real cluster (kind, with the CRDs and namespace from scripts/kind-up.sh):
     /// applies the render twice (idempotent), then an empty render prunes everything.
     #[tokio::test]
