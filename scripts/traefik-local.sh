@@ -32,6 +32,9 @@ POOL_END=$((POOL_START + POOL_SIZE - 1))
     printf '  ep-%s:\n    address: "127.0.0.1:%s"\n    forwardedHeaders:\n      insecure: true\n' "$p" "$p"
   done
   printf '  traefik:\n    address: "127.0.0.1:%s"\n' "$TRAEFIK_API_PORT"
+  echo "global:"
+  echo "  checkNewVersion: false"
+  echo "  sendAnonymousUsage: false"
   echo "api:"
   echo "  insecure: true"
   echo "ping: {}"

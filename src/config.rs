@@ -34,6 +34,13 @@ pub struct Config {
     pub traefik_entrypoints: Vec<(String, String)>,
     /// Traefik's API base URL (`--traefik-api`), polled until a render is served.
     pub traefik_api: Option<String>,
+    /// traefik-kube: the kubeconfig context (`--kube-context`; default: the current one).
+    pub kube_context: Option<String>,
+    /// traefik-kube: the namespace objects are applied to (`--traefik-namespace`).
+    pub traefik_namespace: String,
+    /// localelb's API URL as Traefik reaches it, for fixed responses
+    /// (`--traefik-responder-url`; default: the API's bound address).
+    pub traefik_responder_url: Option<String>,
 }
 
 /// The data planes.
@@ -104,6 +111,9 @@ impl Default for Config {
             traefik_dir: None,
             traefik_entrypoints: Vec::new(),
             traefik_api: None,
+            kube_context: None,
+            traefik_namespace: "elbv2".into(),
+            traefik_responder_url: None,
         }
     }
 }
@@ -147,6 +157,10 @@ OPTIONS:
     --traefik-port-pool A-B       the same as entryPoints ep-A..ep-B on 127.0.0.1:A..B
     --traefik-api URL             Traefik's API (e.g. http://127.0.0.1:8099): writes wait until
                                   Traefik serves them
+    --kube-context NAME           traefik-kube: kubeconfig context (default: the current one)
+    --traefik-namespace NS        traefik-kube: namespace of the applied objects (default elbv2)
+    --traefik-responder-url URL   localelb's API as Traefik reaches it (fixed responses;
+                                  default: the API's bound address)
 ";
 
 /// Parses `serve` flags (after the subcommand).
@@ -225,6 +239,15 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
             }
             "--traefik-api" => {
                 c.traefik_api = Some(val("--traefik-api")?.trim_end_matches('/').to_string())
+            }
+            "--kube-context" => c.kube_context = Some(val("--kube-context")?),
+            "--traefik-namespace" => c.traefik_namespace = val("--traefik-namespace")?,
+            "--traefik-responder-url" => {
+                c.traefik_responder_url = Some(
+                    val("--traefik-responder-url")?
+                        .trim_end_matches('/')
+                        .to_string(),
+                )
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),

@@ -77,7 +77,8 @@ impl HealthTable {
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
-        self.map.write().unwrap().clear();
+        let mut map = self.map.write().unwrap();
+        map.clear();
         self.changed();
     }
     /// The health of a target for one registration (`registered_ms`); health recorded for an
@@ -93,18 +94,16 @@ impl HealthTable {
     }
     fn insert(&self, k: TargetKey, h: Health, epoch: Option<i64>) {
         let state = h.state;
-        let old = self
-            .map
-            .write()
-            .unwrap()
-            .insert(k, Entry { health: h, epoch });
+        let mut map = self.map.write().unwrap();
+        let old = map.insert(k, Entry { health: h, epoch });
         if old.is_none_or(|o| o.health.state != state || o.epoch != epoch) {
             self.changed();
         }
     }
     /// Forgets one target.
     pub fn remove(&self, k: &TargetKey) {
-        if self.map.write().unwrap().remove(k).is_some() {
+        let mut map = self.map.write().unwrap();
+        if map.remove(k).is_some() {
             self.changed();
         }
     }
@@ -116,10 +115,11 @@ impl HealthTable {
             .is_some_and(|e| e.epoch.is_some_and(|ep| ep != registered_ms))
         {
             map.remove(k);
-            drop(map);
             self.changed();
         }
     }
+    /// Called with the map's write lock held, so a reader that saw a new state also sees the
+    /// bumped version.
     fn changed(&self) {
         self.changes.send_modify(|v| *v += 1);
     }

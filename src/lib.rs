@@ -76,8 +76,13 @@ impl App {
             (config::DataPlaneKind::TraefikFile, Some(t)) => {
                 traefik::file::spawn(app.clone(), t);
             }
-            (config::DataPlaneKind::TraefikKube, Some(_)) => {
-                return Err("the traefik-kube data plane is not available in this build".into());
+            (config::DataPlaneKind::TraefikKube, Some(t)) => {
+                let client = traefik::kube::client(app.config.kube_context.as_deref()).await?;
+                let settings = traefik::kube::KubeSettings {
+                    namespace: app.config.traefik_namespace.clone(),
+                    responder_url: app.responder_url(),
+                };
+                traefik::kube::spawn(app.clone(), t, client, settings);
             }
             _ => {
                 dataplane::listeners::spawn(app.clone());
@@ -96,6 +101,14 @@ impl App {
             app,
             server,
         })
+    }
+
+    /// localelb's API URL as Traefik reaches it (fixed responses are answered there).
+    pub fn responder_url(&self) -> String {
+        self.config
+            .traefik_responder_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.api_addr))
     }
 
     /// Clears every resource and all health state.

@@ -62,7 +62,7 @@ async fn render(
     State(app): State<Arc<App>>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    use crate::traefik::render::{render_text, Format, RenderError};
+    use crate::traefik::render::{render_text, Format};
     use axum::http::StatusCode;
     let format = q
         .get("format")
@@ -75,17 +75,11 @@ async fn render(
         )
             .into_response();
     };
-    match render_text(&app, f) {
-        Ok(text) => (
-            [(axum::http::header::CONTENT_TYPE, "application/yaml")],
-            text,
-        )
-            .into_response(),
-        Err(RenderError::BadFormat(m)) => (StatusCode::BAD_REQUEST, m + "\n").into_response(),
-        Err(RenderError::NotImplemented(m)) => {
-            (StatusCode::NOT_IMPLEMENTED, m + "\n").into_response()
-        }
-    }
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        render_text(&app, f),
+    )
+        .into_response()
 }
 
 /// The responder Traefik routes fixed-response rules to.
@@ -225,10 +219,6 @@ impl App {
     ) -> Result<api_models::Response, ApiError> {
         let op = req.operation();
         if elbv2::is_read(op) {
-            // With Traefik, health a client can see is health Traefik already routes by.
-            if let (Some(t), api_models::Operation::DescribeTargetHealth) = (&self.traefik, op) {
-                t.wait_health_applied(self.health.version()).await;
-            }
             let world = self.published.world.load_full();
             let empty;
             let scope = match world.scope(&ctx.account, &ctx.region) {
@@ -239,7 +229,13 @@ impl App {
                 }
             };
             let mut svc = Service::read(&ctx, scope);
-            api_models::dispatch(&mut svc, req)
+            let out = api_models::dispatch(&mut svc, req);
+            // With Traefik, health a client can see is health Traefik already routes by: the
+            // version is read after the states were, so it covers every state in the answer.
+            if let (Some(t), api_models::Operation::DescribeTargetHealth) = (&self.traefik, op) {
+                t.wait_health_applied(self.health.version()).await;
+            }
+            out
         } else {
             let (a, r) = (ctx.account.clone(), ctx.region.clone());
             let out = self

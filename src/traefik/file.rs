@@ -44,7 +44,15 @@ pub fn spawn(app: Arc<App>, t: Arc<Traefik>) -> tokio::task::JoinHandle<()> {
             let g = *gen_rx.borrow_and_update();
             let h = *health_rx.borrow_and_update();
             seq += 1;
+            let started = std::time::Instant::now();
             let eps = sync(&app, &t, &client, seq).await;
+            tracing::info!(
+                generation = g,
+                health = h,
+                render = seq,
+                ms = started.elapsed().as_millis() as u64,
+                "Traefik serves the render"
+            );
             app.dataplane.endpoints.store(Arc::new(eps));
             app.dataplane.applied.send_replace(g);
             t.health_applied.send_replace(h);
@@ -68,7 +76,7 @@ async fn sync(app: &App, t: &Traefik, client: &HttpClient, seq: u64) -> Vec<Endp
     let entry_points = t.entry_points_for(&st);
     let opts = Options {
         entry_points: entry_points.clone(),
-        responder_url: format!("http://{}", app.api_addr),
+        responder_url: app.responder_url(),
         namespace: "elbv2".into(),
         generation: Some(seq),
         certificates: t.certificates_for(&st),
@@ -90,7 +98,11 @@ async fn sync(app: &App, t: &Traefik, client: &HttpClient, seq: u64) -> Vec<Endp
         }
         Ok(()) => {
             if let Some(api) = &t.api {
-                match wait_served(client, api, &generation_marker(seq)).await {
+                let served = match wait_served(client, api, &generation_marker(seq)).await {
+                    Ok(()) => wait_entry_points(client, &st, &entry_points, seq).await,
+                    Err(e) => Err(e),
+                };
+                match served {
                     Ok(()) => {
                         errors = router_errors(client, api).await;
                         for (router, e) in &errors {
@@ -228,6 +240,52 @@ async fn wait_served(client: &HttpClient, api: &str, marker: &str) -> Result<(),
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// Waits until the entryPoints of HTTP listeners answer the marker router (418 from
+/// `noop@internal`): Traefik's API can list a configuration a moment before every entryPoint
+/// has switched to it.
+async fn wait_entry_points(
+    client: &HttpClient,
+    st: &State,
+    entry_points: &BTreeMap<String, translators::model::EntryPoint>,
+    seq: u64,
+) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + SYNC_TIMEOUT;
+    let addrs: std::collections::BTreeSet<&str> = st
+        .load_balancers
+        .iter()
+        .flat_map(|lb| &lb.listeners)
+        .filter(|l| l.protocol == "HTTP")
+        .filter_map(|l| entry_points.get(&l.arn))
+        .map(|e| e.address.as_str())
+        .collect();
+    for addr in addrs {
+        loop {
+            let req = hyper::Request::get(format!("http://{addr}/"))
+                .header(translators::file_provider::MARKER_HEADER, seq.to_string())
+                .body(Empty::<Bytes>::new())
+                .map_err(|e| e.to_string())?;
+            let status = tokio::time::timeout(Duration::from_secs(2), client.request(req))
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .map(|r| r.status().as_u16());
+            if status == Some(418) {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "Traefik's entryPoint {addr} did not serve the configuration (router {}) \
+                     within {}s",
+                    generation_marker(seq),
+                    SYNC_TIMEOUT.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    Ok(())
 }
 
 /// Routers of the file provider that Traefik disabled, with its error.

@@ -1,6 +1,7 @@
 //! Traefik data planes: instead of binding listener sockets, localelb renders its state for a
 //! Traefik v3 (translators crate) and hands it over — as a file-provider configuration
-//! ([`file`]) — then waits until Traefik serves it.
+//! ([`file`]) or as Kubernetes objects applied to a cluster ([`kube`]) — then waits until
+//! Traefik serves it (file) or the API server took it (kube).
 //!
 //! Listeners are served on Traefik entryPoints, which are static configuration: a pool is
 //! declared up front (`--traefik-entrypoints` / `--traefik-port-pool`) and each listener takes

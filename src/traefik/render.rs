@@ -204,17 +204,8 @@ impl Format {
     }
 }
 
-/// Why a render could not be given.
-#[derive(Debug)]
-pub enum RenderError {
-    /// The format is not known (400).
-    BadFormat(String),
-    /// The format is not available in this build (501).
-    NotImplemented(String),
-}
-
 /// What the current state becomes in `format`: YAML with the warnings as comments on top.
-pub fn render_text(app: &App, format: Format) -> Result<String, RenderError> {
+pub fn render_text(app: &App, format: Format) -> String {
     let world = app.published.world.load_full();
     let st = state(&world, &app.health, api_models::Timestamp::now().millis());
     let (entry_points, certificates) = match &app.traefik {
@@ -223,26 +214,16 @@ pub fn render_text(app: &App, format: Format) -> Result<String, RenderError> {
     };
     let opts = Options {
         entry_points,
-        responder_url: format!("http://{}", app.api_addr),
-        namespace: "elbv2".into(),
+        responder_url: app.responder_url(),
+        namespace: app.config.traefik_namespace.clone(),
         generation: None,
         certificates,
     };
     let rendered = match format {
         Format::TraefikFile => translators::file_provider::render(&st, &opts),
-        Format::TraefikCrd => crd_render(&st, &opts)?,
+        Format::TraefikCrd => translators::crd::render(&st, &opts),
     };
-    Ok(translators::yaml::to_yaml(
-        &rendered.value,
-        &warning_comments(&rendered.warnings),
-    ))
-}
-
-/// The CRD renderer, once the translators crate has it.
-fn crd_render(_st: &State, _opts: &Options) -> Result<tm::Rendered, RenderError> {
-    Err(RenderError::NotImplemented(
-        "the traefik-crd renderer is not available in this build".into(),
-    ))
+    translators::yaml::to_yaml(&rendered.value, &warning_comments(&rendered.warnings))
 }
 
 /// Warnings as YAML comment lines.

@@ -21,6 +21,12 @@ use api_models as m;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
+/// The header the generation marker router matches (with the render's generation).
+pub const MARKER_HEADER: &str = "X-Localelb-Generation";
+
+/// The marker router's priority: above every rule's (at most 99999).
+pub const MARKER_PRIORITY: i64 = 200_000;
+
 /// The service that forwards to localelb's responder.
 pub const RESPONDER_SERVICE: &str = "localelb-responder";
 
@@ -145,13 +151,14 @@ pub fn render(state: &State, opts: &Options) -> Rendered {
         );
     }
     if let Some(g) = opts.generation {
-        // Never matched by clients (nobody sends this header); its presence in Traefik's API
-        // tells the server that this render is being served.
+        // Never matched by clients (nobody sends this header); its presence in Traefik's API,
+        // and its 418 (noop@internal) on the entryPoints, tell the server that this render is
+        // being served. Above every rule's priority, on every entryPoint.
         out.http_routers.insert(
             generation_marker(g),
             json!({
-                "rule": format!("Header(`X-Localelb-Generation`, `{g}`)"),
-                "priority": 1,
+                "rule": format!("Header(`{MARKER_HEADER}`, `{g}`)"),
+                "priority": MARKER_PRIORITY,
                 "service": "noop@internal",
             }),
         );
