@@ -20,7 +20,7 @@ import pytest
 
 import test_dataplane as dp
 from conftest import LocalElb, _binary, make_client
-from support import create_lb, create_listener, create_tg, free_port, http_request, wait_until
+from support import create_lb, create_listener, create_tg, free_port, http_request, unique, wait_until
 from test_dataplane import Stack, backends, cond, path_is, send, tg_for, wait_state  # noqa: F401 (fixture)
 from traefik_support import Traefik
 
@@ -253,3 +253,75 @@ def test_each_write_is_served_when_the_call_returns(elbv2, endpoint, net, backen
     assert s.get("/x").status == 204
     routers = json.loads(http_request("GET", f"{traefik.api}/api/http/routers?per_page=1000")[2])
     assert not [r for r in routers if r.get("provider") == "file" and r.get("status") != "enabled"], routers
+
+
+def test_tls_listener_terminates_tls_and_forwards_the_stream(elbv2, endpoint, net):
+    """An NLB TLS listener (a TCP router with tls on Traefik) terminates TLS with a certificate for the DNS name and
+    forwards the plain bytes to a target (the native data plane does not serve TLS listeners yet)."""
+    import socket
+    import ssl
+    import threading
+
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def echo():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(2)
+                try:
+                    data = c.recv(1024)
+                    if data:
+                        c.sendall(b"echo:" + data)
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    try:
+        lb = create_lb(elbv2, net, type="network")
+        tg = elbv2.create_target_group(Name=unique("tls"), Protocol="TCP", Port=port, VpcId=lb["VpcId"], TargetType="ip")[
+            "TargetGroups"
+        ][0]
+        elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": port}])
+        listener = create_listener(
+            elbv2,
+            lb["LoadBalancerArn"],
+            tg["TargetGroupArn"],
+            protocol="TLS",
+            Certificates=[{"CertificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/e2e"}],
+        )
+        addr = dp.address_of(endpoint, listener["ListenerArn"])
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(socket.create_connection(addr, timeout=5), server_hostname=lb["DNSName"]) as c:
+            assert lb["DNSName"].lower().encode() in c.getpeercert(binary_form=True)
+            c.sendall(b"hello")
+            assert c.recv(1024) == b"echo:hello"
+    finally:
+        stop.set()
+        t.join(timeout=2)
+        srv.close()
+
+
+def test_a_router_traefik_rejects_is_reported_in_endpoints(elbv2, endpoint, net, backends):
+    """A regex Go's RE2 refuses (repeat count above 1000) disables that router in Traefik: its listener's
+    /_localelb/endpoints entry carries Traefik's error; the other rules keep working."""
+    (b0,) = backends(1)
+    s = Stack(elbv2, endpoint, net, [b0])
+    s.healthy()
+    assert dp.endpoint_of(endpoint, s.listener_arn)["error"] is None
+    s.rule(1, [cond("path-pattern", PathPatternConfig={"RegexValues": ["^/a{1001}$"]})], dp.forward(s.arns[0]))
+    e = dp.endpoint_of(endpoint, s.listener_arn)
+    assert e["error"] and "Traefik rejected router" in e["error"] and "invalid repeat count" in e["error"], e
+    r = send(dp.split_address(e["address"]), "/ok")
+    assert (r.status, r.backend) == (200, "b0")

@@ -46,7 +46,7 @@ pub fn spawn(app: Arc<App>, t: Arc<Traefik>) -> tokio::task::JoinHandle<()> {
             seq += 1;
             let started = std::time::Instant::now();
             let eps = sync(&app, &t, &client, seq).await;
-            tracing::info!(
+            tracing::debug!(
                 generation = g,
                 health = h,
                 render = seq,
@@ -135,25 +135,25 @@ fn endpoints(
                 .iter()
                 .find(|(name, _)| name.starts_with(&prefix))
                 .map(|(name, e)| format!("Traefik rejected router {name}: {e}"));
-            let error = if !super::served_protocol(&l.protocol) {
+            // Without an entryPoint or a loaded configuration the listener is not served; a
+            // rejected router leaves its other rules served, so the address stays.
+            let blocking = if !super::served_protocol(&l.protocol) {
                 Some(format!(
                     "{} listeners are not served by the Traefik data plane",
                     l.protocol
                 ))
             } else if ep.is_none() {
                 Some("no free Traefik entryPoint".to_string())
-            } else if let Some(g) = global {
-                Some(g.to_string())
             } else {
-                router_error
+                global.map(str::to_string)
             };
             out.push(Endpoint {
                 listener_arn: l.arn.clone(),
                 load_balancer_name: lb.name.clone(),
                 protocol: l.protocol.clone(),
                 port: l.port,
-                address: ep.filter(|_| error.is_none()).map(|e| e.address.clone()),
-                error,
+                address: ep.filter(|_| blocking.is_none()).map(|e| e.address.clone()),
+                error: blocking.or(router_error),
             });
         }
     }
