@@ -268,3 +268,58 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
     };
     Ok(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn traefik_file_flags() {
+        let c = parse_serve(&args(&[
+            "--ephemeral",
+            "--dataplane",
+            "traefik-file",
+            "--traefik-dir",
+            "d",
+            "--traefik-entrypoints",
+            "web=127.0.0.1:81,alt=[::1]:82",
+            "--traefik-port-pool=9000-9001",
+            "--traefik-api",
+            "http://127.0.0.1:8099/",
+        ]))
+        .unwrap();
+        assert_eq!(c.dataplane, DataPlaneKind::TraefikFile);
+        assert_eq!(
+            c.traefik_entrypoints,
+            [
+                ("web".to_string(), "127.0.0.1:81".to_string()),
+                ("alt".into(), "[::1]:82".into()),
+                ("ep-9000".into(), "127.0.0.1:9000".into()),
+                ("ep-9001".into(), "127.0.0.1:9001".into()),
+            ]
+        );
+        assert_eq!(c.traefik_api.as_deref(), Some("http://127.0.0.1:8099"));
+    }
+
+    #[test]
+    fn traefik_flags_are_checked() {
+        let e = |a: &[&str]| parse_serve(&args(a)).unwrap_err();
+        assert!(
+            e(&["--dataplane", "traefik-file", "--traefik-port-pool", "1-2"])
+                .contains("--traefik-dir")
+        );
+        assert!(e(&["--dataplane", "traefik-file", "--traefik-dir", "d"]).contains("entrypoints"));
+        assert!(e(&["--dataplane", "nginx"]).contains("unknown --dataplane"));
+        assert!(e(&["--traefik-port-pool", "9-1"]).contains("empty port pool"));
+        assert!(e(&["--traefik-entrypoints", "web"]).contains("name=host:port"));
+        assert!(e(&["--traefik-entrypoints", "web=host"]).contains("bad entryPoint address"));
+        assert_eq!(
+            parse_serve(&args(&["--ephemeral"])).unwrap().dataplane,
+            DataPlaneKind::Native
+        );
+    }
+}
