@@ -26,6 +26,72 @@ pub struct Config {
     pub bind: std::net::IpAddr,
     /// Added to every listener port (`--port-offset`).
     pub port_offset: u16,
+    /// Which data plane serves listeners (`--dataplane`).
+    pub dataplane: DataPlaneKind,
+    /// Where the Traefik file provider reads its dynamic configuration (`--traefik-dir`).
+    pub traefik_dir: Option<PathBuf>,
+    /// Traefik entryPoints listeners are assigned to, in order: (name, host:port).
+    pub traefik_entrypoints: Vec<(String, String)>,
+    /// Traefik's API base URL (`--traefik-api`), polled until a render is served.
+    pub traefik_api: Option<String>,
+    /// traefik-kube: the kubeconfig context (`--kube-context`; default: the current one).
+    pub kube_context: Option<String>,
+    /// traefik-kube: the namespace objects are applied to (`--traefik-namespace`).
+    pub traefik_namespace: String,
+    /// localelb's API URL as Traefik reaches it, for fixed responses
+    /// (`--traefik-responder-url`; default: the API's bound address).
+    pub traefik_responder_url: Option<String>,
+}
+
+/// The data planes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataPlaneKind {
+    /// localelb's own proxy binds listener sockets.
+    Native,
+    /// Traefik serves the listeners from a file-provider configuration localelb writes.
+    TraefikFile,
+    /// Traefik in Kubernetes serves the listeners from objects localelb applies.
+    TraefikKube,
+}
+
+impl DataPlaneKind {
+    /// Whether Traefik (in any mode) serves the listeners.
+    pub fn is_traefik(self) -> bool {
+        self != DataPlaneKind::Native
+    }
+}
+
+/// `name=host:port,...` → entryPoints.
+pub fn parse_entrypoints(v: &str) -> Result<Vec<(String, String)>, String> {
+    v.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|e| {
+            let (n, a) = e.trim().split_once('=').ok_or(format!(
+                "--traefik-entrypoints wants name=host:port, got {e}"
+            ))?;
+            a.rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .ok_or(format!("bad entryPoint address {a}"))?;
+            Ok((n.to_string(), a.to_string()))
+        })
+        .collect()
+}
+
+/// `START-END` → entryPoints `ep-<port>` on 127.0.0.1.
+pub fn parse_port_pool(v: &str) -> Result<Vec<(String, String)>, String> {
+    let (a, b) = v
+        .split_once('-')
+        .ok_or(format!("--traefik-port-pool wants START-END, got {v}"))?;
+    let (a, b): (u16, u16) = (
+        a.parse().map_err(|_| format!("bad port {a}"))?,
+        b.parse().map_err(|_| format!("bad port {b}"))?,
+    );
+    if a > b {
+        return Err(format!("empty port pool {v}"));
+    }
+    Ok((a..=b)
+        .map(|p| (format!("ep-{p}"), format!("127.0.0.1:{p}")))
+        .collect())
 }
 
 impl Default for Config {
@@ -41,6 +107,13 @@ impl Default for Config {
             dns_suffix: "elb.localhost".into(),
             bind: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             port_offset: 0,
+            dataplane: DataPlaneKind::Native,
+            traefik_dir: None,
+            traefik_entrypoints: Vec::new(),
+            traefik_api: None,
+            kube_context: None,
+            traefik_namespace: "elbv2".into(),
+            traefik_responder_url: None,
         }
     }
 }
@@ -63,6 +136,8 @@ localelb — a local, AWS-compatible Elastic Load Balancing v2
 USAGE:
     localelb serve [OPTIONS]
     localelb endpoints [--endpoint URL]   where each listener is served (JSON), from a running server
+    localelb render --format traefik-file|traefik-crd [--endpoint URL]
+                                          what the running server's state becomes for Traefik
 
 OPTIONS:
     --listen ADDR                 API address [env LOCALELB_LISTEN] (default 127.0.0.1:4566; port 0 = any free port)
@@ -76,6 +151,16 @@ OPTIONS:
     --bind IP                     address listener sockets bind to (default 127.0.0.1)
     --port-offset N               serve listener port P on P+N (default 0; privileged ports that
                                   cannot be bound fall back to P+8000)
+    --dataplane MODE              native (default) | traefik-file | traefik-kube
+    --traefik-dir DIR             traefik-file: the file provider's directory (config written there)
+    --traefik-entrypoints LIST    name=host:port,... Traefik entryPoints listeners are assigned to
+    --traefik-port-pool A-B       the same as entryPoints ep-A..ep-B on 127.0.0.1:A..B
+    --traefik-api URL             Traefik's API (e.g. http://127.0.0.1:8099): writes wait until
+                                  Traefik serves them
+    --kube-context NAME           traefik-kube: kubeconfig context (default: the current one)
+    --traefik-namespace NS        traefik-kube: namespace of the applied objects (default elbv2)
+    --traefik-responder-url URL   localelb's API as Traefik reaches it (fixed responses;
+                                  default: the API's bound address)
 ";
 
 /// Parses `serve` flags (after the subcommand).
@@ -131,9 +216,50 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
                 let v = val("--port-offset")?;
                 c.port_offset = v.parse().map_err(|_| format!("bad --port-offset {v}"))?;
             }
+            "--dataplane" => {
+                c.dataplane = match val("--dataplane")?.as_str() {
+                    "native" => DataPlaneKind::Native,
+                    "traefik-file" => DataPlaneKind::TraefikFile,
+                    "traefik-kube" => DataPlaneKind::TraefikKube,
+                    o => {
+                        return Err(format!(
+                            "unknown --dataplane {o} (native, traefik-file, traefik-kube)"
+                        ))
+                    }
+                }
+            }
+            "--traefik-dir" => c.traefik_dir = Some(PathBuf::from(val("--traefik-dir")?)),
+            "--traefik-entrypoints" => {
+                c.traefik_entrypoints
+                    .extend(parse_entrypoints(&val("--traefik-entrypoints")?)?);
+            }
+            "--traefik-port-pool" => {
+                c.traefik_entrypoints
+                    .extend(parse_port_pool(&val("--traefik-port-pool")?)?);
+            }
+            "--traefik-api" => {
+                c.traefik_api = Some(val("--traefik-api")?.trim_end_matches('/').to_string())
+            }
+            "--kube-context" => c.kube_context = Some(val("--kube-context")?),
+            "--traefik-namespace" => c.traefik_namespace = val("--traefik-namespace")?,
+            "--traefik-responder-url" => {
+                c.traefik_responder_url = Some(
+                    val("--traefik-responder-url")?
+                        .trim_end_matches('/')
+                        .to_string(),
+                )
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }
+    }
+    if c.dataplane == DataPlaneKind::TraefikFile && c.traefik_dir.is_none() {
+        return Err("--dataplane traefik-file needs --traefik-dir".into());
+    }
+    if c.dataplane.is_traefik() && c.traefik_entrypoints.is_empty() {
+        return Err(
+            "a Traefik data plane needs --traefik-entrypoints or --traefik-port-pool".into(),
+        );
     }
     c.data_dir = if ephemeral {
         None
@@ -141,4 +267,59 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
         Some(data_dir.unwrap_or_else(default_data_dir))
     };
     Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn traefik_file_flags() {
+        let c = parse_serve(&args(&[
+            "--ephemeral",
+            "--dataplane",
+            "traefik-file",
+            "--traefik-dir",
+            "d",
+            "--traefik-entrypoints",
+            "web=127.0.0.1:81,alt=[::1]:82",
+            "--traefik-port-pool=9000-9001",
+            "--traefik-api",
+            "http://127.0.0.1:8099/",
+        ]))
+        .unwrap();
+        assert_eq!(c.dataplane, DataPlaneKind::TraefikFile);
+        assert_eq!(
+            c.traefik_entrypoints,
+            [
+                ("web".to_string(), "127.0.0.1:81".to_string()),
+                ("alt".into(), "[::1]:82".into()),
+                ("ep-9000".into(), "127.0.0.1:9000".into()),
+                ("ep-9001".into(), "127.0.0.1:9001".into()),
+            ]
+        );
+        assert_eq!(c.traefik_api.as_deref(), Some("http://127.0.0.1:8099"));
+    }
+
+    #[test]
+    fn traefik_flags_are_checked() {
+        let e = |a: &[&str]| parse_serve(&args(a)).unwrap_err();
+        assert!(
+            e(&["--dataplane", "traefik-file", "--traefik-port-pool", "1-2"])
+                .contains("--traefik-dir")
+        );
+        assert!(e(&["--dataplane", "traefik-file", "--traefik-dir", "d"]).contains("entrypoints"));
+        assert!(e(&["--dataplane", "nginx"]).contains("unknown --dataplane"));
+        assert!(e(&["--traefik-port-pool", "9-1"]).contains("empty port pool"));
+        assert!(e(&["--traefik-entrypoints", "web"]).contains("name=host:port"));
+        assert!(e(&["--traefik-entrypoints", "web=host"]).contains("bad entryPoint address"));
+        assert_eq!(
+            parse_serve(&args(&["--ephemeral"])).unwrap().dataplane,
+            DataPlaneKind::Native
+        );
+    }
 }

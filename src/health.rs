@@ -147,6 +147,9 @@ struct Slot {
 #[derive(Default)]
 pub struct HealthTable {
     map: RwLock<HashMap<TargetKey, Slot>>,
+    /// Bumped whenever a target's state changes or is forgotten (data planes that render the
+    /// health, like Traefik's, re-render on it).
+    changes: watch::Sender<u64>,
 }
 
 impl HealthTable {
@@ -163,7 +166,14 @@ impl HealthTable {
         let mut map = self.map.write().unwrap();
         let slot = map.entry(k).or_default();
         slot.cell.publish(&h, epoch);
+        let changed = slot
+            .entry
+            .as_ref()
+            .is_none_or(|o| o.health.state != h.state || o.epoch != epoch);
         slot.entry = Some(Entry { health: h, epoch });
+        if changed {
+            self.changed();
+        }
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
@@ -173,6 +183,7 @@ impl HealthTable {
             s.cell.reset();
         }
         map.retain(|_, s| Arc::strong_count(&s.cell) > 1);
+        self.changed();
     }
     /// The health of a target for one registration (`registered_ms`); health recorded for an
     /// earlier registration of the same id and port does not count.
@@ -208,10 +219,13 @@ impl HealthTable {
     pub fn remove(&self, k: &TargetKey) {
         let mut map = self.map.write().unwrap();
         if let Some(s) = map.get_mut(k) {
-            s.entry = None;
+            let had = s.entry.take().is_some();
             s.cell.reset();
             if Arc::strong_count(&s.cell) == 1 {
                 map.remove(k);
+            }
+            if had {
+                self.changed();
             }
         }
     }
@@ -232,8 +246,22 @@ impl HealthTable {
             {
                 s.entry = None;
                 s.cell.reset();
+                self.changed();
             }
         }
+    }
+    /// Called with the map's write lock held, so a reader that saw a new state also sees the
+    /// bumped version.
+    fn changed(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+    /// The change counter, to wait for state changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+    /// The current change count.
+    pub fn version(&self) -> u64 {
+        *self.changes.borrow()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod endpoints_cmd;
 pub mod health;
 pub mod state;
 pub mod store;
+pub mod traefik;
 pub mod writer;
 
 use config::Config;
@@ -25,6 +26,10 @@ pub struct App {
     pub published: Arc<writer::Published>,
     pub health: Arc<health::HealthTable>,
     pub dataplane: Arc<dataplane::listeners::DataPlane>,
+    /// The API's bound address (also the responder Traefik forwards fixed responses to).
+    pub api_addr: SocketAddr,
+    /// Set when a Traefik data plane serves the listeners (`--dataplane traefik-*`).
+    pub traefik: Option<Arc<traefik::Traefik>>,
 }
 
 /// A started server.
@@ -47,19 +52,42 @@ impl App {
         })
         .await
         .map_err(|e| e.to_string())??;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+        let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (writer, published) = writer::Writer::start(store, world);
+        let traefik = config
+            .dataplane
+            .is_traefik()
+            .then(|| Arc::new(traefik::Traefik::new(&config)));
         let app = Arc::new(App {
             config: Arc::new(config),
             writer,
             published,
             health: Arc::new(health::HealthTable::default()),
             dataplane: dataplane::listeners::DataPlane::new(),
+            api_addr,
+            traefik: traefik.clone(),
         });
-        dataplane::listeners::spawn(app.clone());
-        let listener = tokio::net::TcpListener::bind(&app.config.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", app.config.listen))?;
-        let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // The data plane: native sockets, or Traefik fed with renders (which then owns the
+        // `applied` generation and the endpoints list).
+        match (app.config.dataplane, traefik) {
+            (config::DataPlaneKind::TraefikFile, Some(t)) => {
+                traefik::file::spawn(app.clone(), t);
+            }
+            (config::DataPlaneKind::TraefikKube, Some(t)) => {
+                let client = traefik::kube::client(app.config.kube_context.as_deref()).await?;
+                let settings = traefik::kube::KubeSettings {
+                    namespace: app.config.traefik_namespace.clone(),
+                    responder_url: app.responder_url(),
+                };
+                traefik::kube::spawn(app.clone(), t, client, settings);
+            }
+            _ => {
+                dataplane::listeners::spawn(app.clone());
+            }
+        }
         let router = api::router(app.clone());
         health::spawn_prober(app.clone());
         let server = tokio::spawn(async move {
@@ -75,10 +103,23 @@ impl App {
         })
     }
 
+    /// localelb's API URL as Traefik reaches it (fixed responses are answered there).
+    pub fn responder_url(&self) -> String {
+        self.config
+            .traefik_responder_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.api_addr))
+    }
+
     /// Clears every resource and all health state.
     pub async fn reset(&self) {
         self.writer.reset().await;
         self.health.clear();
         self.dataplane.metrics.clear();
+        if self.traefik.is_some() {
+            // Traefik drops the old routers before the next test's calls.
+            let g = *self.published.generation.borrow();
+            self.dataplane.wait_applied(g).await;
+        }
     }
 }

@@ -64,6 +64,46 @@ async fn main() {
                 }
             }
         }
+        "render" => {
+            // `localelb render --format traefik-file|traefik-crd [--endpoint URL]`.
+            let mut base =
+                std::env::var("LOCALELB_LISTEN").unwrap_or_else(|_| "127.0.0.1:4566".into());
+            let mut format = "traefik-file".to_string();
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--endpoint" => base = it.next().cloned().unwrap_or_default(),
+                    "--format" => format = it.next().cloned().unwrap_or_default(),
+                    other => {
+                        eprintln!("unknown option {other}\n\n{}", config::USAGE);
+                        std::process::exit(2);
+                    }
+                }
+            }
+            let base = if base.starts_with("http://") {
+                base
+            } else {
+                format!("http://{base}")
+            };
+            let path = format!("/_localelb/render?format={format}");
+            match localelb::endpoints_cmd::get(&base, &path) {
+                Ok((200, text)) => {
+                    // Warnings are YAML comments on top; repeat them on stderr.
+                    for w in text.lines().take_while(|l| l.starts_with("# ")) {
+                        eprintln!("{}", &w[2..]);
+                    }
+                    print!("{text}");
+                }
+                Ok((status, text)) => {
+                    eprintln!("localelb answered HTTP {status}: {}", text.trim());
+                    std::process::exit(1);
+                }
+                Err(e) => {
+                    eprintln!("localelb: {e}");
+                    std::process::exit(1);
+                }
+            }
+        }
         "-h" | "--help" | "help" => print!("{}", config::USAGE),
         other => {
             eprintln!("unknown command {other}\n\n{}", config::USAGE);

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use std::sync::Arc;
 
@@ -23,6 +23,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/moto-api/reset", post(reset))
         .route("/_localelb/endpoints", get(endpoints))
         .route("/_localelb/metrics", get(metrics))
+        .route("/_localelb/render", get(render))
+        .route("/_localelb/respond/{id}", any(respond))
         .fallback(aws)
         .with_state(app)
 }
@@ -53,6 +55,39 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         app.dataplane.metrics.render(),
     )
         .into_response()
+}
+
+/// `GET /_localelb/render?format=traefik-file|traefik-crd`: what the current state becomes.
+async fn render(
+    State(app): State<Arc<App>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    use crate::traefik::render::{render_text, Format};
+    use axum::http::StatusCode;
+    let format = q
+        .get("format")
+        .map(String::as_str)
+        .unwrap_or("traefik-file");
+    let Some(f) = Format::parse(format) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("unknown format {format:?} (traefik-file, traefik-crd)\n"),
+        )
+            .into_response();
+    };
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        render_text(&app, f),
+    )
+        .into_response()
+}
+
+/// The responder Traefik routes fixed-response rules to.
+async fn respond(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    crate::traefik::respond::answer(&app, &id)
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
@@ -194,7 +229,13 @@ impl App {
                 }
             };
             let mut svc = Service::read(&ctx, scope);
-            api_models::dispatch(&mut svc, req)
+            let out = api_models::dispatch(&mut svc, req);
+            // With Traefik, health a client can see is health Traefik already routes by: the
+            // version is read after the states were, so it covers every state in the answer.
+            if let (Some(t), api_models::Operation::DescribeTargetHealth) = (&self.traefik, op) {
+                t.wait_health_applied(self.health.version()).await;
+            }
+            out
         } else {
             let (a, r) = (ctx.account.clone(), ctx.region.clone());
             let out = self

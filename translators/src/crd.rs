@@ -1,0 +1,935 @@
+//! ELBv2 state → Kubernetes objects for Traefik's `kubernetescrd` provider (`traefik.io/v1alpha1`).
+//!
+//! [`render`] returns a `v1` `List` of every object, sorted by kind and name, each labelled
+//! `app.kubernetes.io/managed-by: localelb` (the applier prunes by that label) and annotated with
+//! the ARN it comes from. Names are DNS-1123 labels derived from the resources' random ids, so
+//! they are stable across renders:
+//!
+//! | object | name | for |
+//! |---|---|---|
+//! | IngressRoute / IngressRouteTCP | `l-<listener id>` | a listener; one route per rule, ALB priority inverted |
+//! | Middleware | `redirect-<rule id>`, `respond-<rule id>`, `rewrite-<rule id>-<n>`, `host-<rule id>` | redirect, fixed response, transforms (names as in the file provider) |
+//! | TraefikService | `fwd-<rule id>` | a forward to several target groups or with group stickiness (`AWSALBTG`) |
+//! | TraefikService | `tg-<tg id>` | a target group whose targets use more than one port |
+//! | Service + EndpointSlice | `tg-<tg id>-p<port>`, `…-ipv4`/`…-ipv6` | the targets of a target group on one port |
+//! | Service (+ EndpointSlice) | `localelb-responder` | localelb's API port, answering fixed responses |
+//! | Service | `localelb-empty` | no endpoints: Traefik (`allowEmptyServices`) answers 503 |
+//! | ServersTransport | `localelb-insecure-tls` | HTTPS target groups (ALB does not verify target certificates) |
+//!
+//! Targets: selectorless Services with EndpointSlices written here. Traefik de-duplicates the
+//! endpoints of one Service by IP across all its slices, and local targets usually share one IP
+//! (the host) on different ports, so a target group gets **one Service per distinct target
+//! port**: inside such a Service every endpoint is a distinct IP, hence a distinct target. A
+//! target group with one port is referenced as that Service; with several ports, as a weighted
+//! TraefikService over its port Services, each weighted by its number of serving targets (so each
+//! target gets about an equal share, as ALB's round robin gives).
+//!
+//! Health is localelb's (ALB semantics), published as endpoint conditions: healthy →
+//! `ready, serving`; unhealthy or initial → `serving: false` (Traefik skips it); when no target is
+//! healthy ALB fails open, so every unhealthy/initial target is published serving; draining →
+//! `serving, terminating` (Traefik's "fenced": no new picks, sticky clients stay).
+
+use crate::file_provider::{respond_path, REDIRECT_REGEX, RESPONDER_SERVICE};
+use crate::matchers;
+use crate::model::{
+    forward_targets, short_id, Listener, LoadBalancer, Options, Rendered, Rule, State, Target,
+    TargetGroup, TargetState, Warning,
+};
+use api_models as m;
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
+
+/// The label every rendered object carries (and the applier prunes by).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Its value.
+pub const MANAGED_BY: &str = "localelb";
+/// The annotation naming the ARN an object was rendered from.
+pub const ARN_ANNOTATION: &str = "localelb/arn";
+/// `apiVersion` of the Traefik objects.
+pub const TRAEFIK_API_VERSION: &str = "traefik.io/v1alpha1";
+/// A Service without endpoints: Traefik answers 503 (as ALB with no target to pick).
+pub const EMPTY_SERVICE: &str = "localelb-empty";
+/// ServersTransport that skips target certificate verification (ALB does not verify).
+pub const INSECURE_TRANSPORT: &str = "localelb-insecure-tls";
+/// Namespace when [`Options::namespace`] is empty.
+pub const DEFAULT_NAMESPACE: &str = "elbv2";
+/// The port name shared by every Service and its EndpointSlices (Traefik matches them by name).
+const PORT_NAME: &str = "tg";
+/// Cookie choosing among the port Services of a multi-port target group with lb_cookie
+/// stickiness (`AWSALB` then pins the target inside the chosen Service).
+pub const PORT_COOKIE: &str = "AWSALBPORT";
+
+/// Every (apiVersion, kind) [`render`] may produce, in apply order (dependencies first). The
+/// applier prunes objects of these kinds that carry the managed-by label and are not rendered.
+pub const KINDS: &[(&str, &str)] = &[
+    ("v1", "Service"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+    (TRAEFIK_API_VERSION, "ServersTransport"),
+    (TRAEFIK_API_VERSION, "Middleware"),
+    (TRAEFIK_API_VERSION, "TraefikService"),
+    (TRAEFIK_API_VERSION, "IngressRoute"),
+    (TRAEFIK_API_VERSION, "IngressRouteTCP"),
+];
+
+/// The namespace objects are rendered into.
+pub fn namespace(opts: &Options) -> &str {
+    if opts.namespace.is_empty() {
+        DEFAULT_NAMESPACE
+    } else {
+        &opts.namespace
+    }
+}
+
+/// An id made safe for a DNS-1123 label (ARN ids are lowercase hex already).
+fn dns_id(arn: &str) -> String {
+    short_id(arn)
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// IngressRoute(TCP) name of a listener.
+pub fn listener_name(listener_arn: &str) -> String {
+    format!("l-{}", dns_id(listener_arn))
+}
+
+/// Service name of a target group's targets on `port`.
+pub fn port_service(tg_arn: &str, port: u16) -> String {
+    format!("tg-{}-p{port}", dns_id(tg_arn))
+}
+
+/// What a route or weighted child points at for a target group.
+#[derive(Debug, Clone)]
+struct TgPlan {
+    /// Port Services that can take new requests, with their serving-target counts.
+    live: Vec<(String, u16, u32)>,
+    sticky_seconds: Option<u32>,
+    strategy: &'static str,
+    https: bool,
+}
+
+struct Out<'a> {
+    state: &'a State,
+    opts: &'a Options,
+    ns: String,
+    /// (kind order, kind, name) → object.
+    objects: BTreeMap<(u8, &'static str, String), Value>,
+    plans: BTreeMap<String, TgPlan>,
+    warnings: Vec<Warning>,
+    responder_port: Option<u16>,
+    empty_service: bool,
+}
+
+fn kind_order(kind: &str) -> u8 {
+    KINDS
+        .iter()
+        .position(|(_, k)| *k == kind)
+        .map_or(u8::MAX, |i| i as u8)
+}
+
+impl Out<'_> {
+    fn warn(&mut self, resource: &str, feature: &str, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            resource: resource.into(),
+            feature: feature.into(),
+            message: message.into(),
+        });
+    }
+
+    fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())])
+    }
+
+    fn meta(&self, name: &str, arn: Option<&str>) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(self.ns.clone()),
+            labels: Some(self.labels()),
+            annotations: arn.map(|a| BTreeMap::from([(ARN_ANNOTATION.to_string(), a.to_string())])),
+            ..Default::default()
+        }
+    }
+
+    fn insert_k8s<T: serde::Serialize>(&mut self, kind: &'static str, name: &str, obj: &T) {
+        let v = serde_json::to_value(obj).expect("k8s-openapi objects serialize");
+        self.objects
+            .insert((kind_order(kind), kind, name.to_string()), v);
+    }
+
+    /// A Traefik custom resource.
+    fn insert_crd(&mut self, kind: &'static str, name: &str, arn: Option<&str>, spec: Value) {
+        let meta = serde_json::to_value(self.meta(name, arn)).expect("ObjectMeta serializes");
+        self.objects.insert(
+            (kind_order(kind), kind, name.to_string()),
+            json!({"apiVersion": TRAEFIK_API_VERSION, "kind": kind, "metadata": meta, "spec": spec}),
+        );
+    }
+}
+
+/// Renders the Kubernetes objects for `state`.
+pub fn render(state: &State, opts: &Options) -> Rendered {
+    let mut out = Out {
+        state,
+        opts,
+        ns: namespace(opts).to_string(),
+        objects: BTreeMap::new(),
+        plans: BTreeMap::new(),
+        warnings: Vec::new(),
+        responder_port: None,
+        empty_service: false,
+    };
+    for lb in &state.load_balancers {
+        lb_warnings(lb, &mut out);
+        for l in &lb.listeners {
+            let Some(ep) = opts.entry_points.get(&l.arn) else {
+                out.warn(
+                    &l.arn,
+                    "listener",
+                    "no Traefik entryPoint is assigned to this listener; not rendered",
+                );
+                continue;
+            };
+            let ep = ep.name.clone();
+            match l.protocol.as_str() {
+                "HTTP" | "HTTPS" => http_listener(l, &ep, &mut out),
+                "TCP" | "TLS" => tcp_listener(l, &ep, &mut out),
+                p => out.warn(
+                    &l.arn,
+                    "listener.protocol",
+                    format!("{p} listeners are not expressible with the pooled TCP entryPoints; not rendered"),
+                ),
+            }
+            if matches!(l.protocol.as_str(), "HTTPS" | "TLS") {
+                out.warn(
+                    &l.arn,
+                    "listener.certificates",
+                    "TLS is terminated with Traefik's default certificate (no Secret is rendered for the listener's certificates)",
+                );
+            }
+        }
+    }
+    if let Some(port) = out.responder_port {
+        responder(port, &mut out);
+    }
+    if out.empty_service {
+        let spec = ServiceSpec {
+            ports: Some(vec![ServicePort {
+                name: Some(PORT_NAME.into()),
+                port: 80,
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let svc = Service {
+            metadata: out.meta(EMPTY_SERVICE, None),
+            spec: Some(spec),
+            ..Default::default()
+        };
+        out.insert_k8s("Service", EMPTY_SERVICE, &svc);
+    }
+    let items: Vec<Value> = std::mem::take(&mut out.objects).into_values().collect();
+    let mut warnings = out.warnings;
+    warnings.sort();
+    warnings.dedup();
+    Rendered {
+        value: json!({"apiVersion": "v1", "kind": "List", "items": items}),
+        warnings,
+    }
+}
+
+fn lb_warnings(lb: &LoadBalancer, out: &mut Out) {
+    let attr = |k: &str| lb.attributes.get(k).map(String::as_str);
+    if let Some(mode @ ("preserve" | "remove")) = attr("routing.http.xff_header_processing.mode") {
+        out.warn(
+            &lb.arn,
+            "routing.http.xff_header_processing.mode",
+            format!("{mode} is not expressible; Traefik appends the client address (append mode)"),
+        );
+    }
+    if attr("routing.http.xff_client_port.enabled") == Some("true") {
+        out.warn(
+            &lb.arn,
+            "routing.http.xff_client_port.enabled",
+            "Traefik does not add the client port to X-Forwarded-For",
+        );
+    }
+    if attr("idle_timeout.timeout_seconds").is_some_and(|v| v != "60") {
+        out.warn(
+            &lb.arn,
+            "idle_timeout.timeout_seconds",
+            "the idle timeout is Traefik's entryPoint setting (static configuration), not rendered",
+        );
+    }
+}
+
+fn http_listener(l: &Listener, ep: &str, out: &mut Out) {
+    let mut routes = Vec::new();
+    for r in &l.rules {
+        if let Some(route) = http_route(l, r, out) {
+            routes.push(route);
+        }
+    }
+    if routes.is_empty() {
+        out.warn(&l.arn, "listener", "no rule is expressible; not rendered");
+        return;
+    }
+    let mut spec = json!({"entryPoints": [ep], "routes": routes});
+    if l.protocol == "HTTPS" {
+        spec["tls"] = json!({});
+    }
+    out.insert_crd("IngressRoute", &listener_name(&l.arn), Some(&l.arn), spec);
+}
+
+fn http_route(l: &Listener, r: &Rule, out: &mut Out) -> Option<Value> {
+    let matcher = matchers::rule(&r.conditions);
+    for i in &matcher.issues {
+        out.warn(&r.arn, &i.feature, i.message.clone());
+    }
+    let rule = matcher.rule?;
+    let id = dns_id(&r.arn);
+    let mut middlewares: Vec<String> = Vec::new();
+    transforms(r, &id, &mut middlewares, out);
+    let unsupported: Vec<String> = r
+        .non_terminal_actions()
+        .filter_map(|a| a.type_.clone())
+        .collect();
+    let service = if !unsupported.is_empty() {
+        // As the native data plane: authentication is not performed, the responder says so.
+        out.warn(
+            &r.arn,
+            &unsupported.join(","),
+            "authentication actions are not performed; the responder answers 501",
+        );
+        respond(r, &id, &mut middlewares, out)?
+    } else {
+        match r.terminal_action() {
+            Some(a) if a.type_.as_deref() == Some("forward") => forward(a, &id, &r.arn, out),
+            Some(a) if a.type_.as_deref() == Some("redirect") => {
+                let cfg = a.redirect_config.clone().unwrap_or_default();
+                let name = format!("redirect-{id}");
+                let spec = redirect(&cfg, l, &r.arn, out);
+                out.insert_crd("Middleware", &name, Some(&r.arn), spec);
+                middlewares.push(name);
+                json!({"name": "noop@internal", "kind": "TraefikService"})
+            }
+            _ => respond(r, &id, &mut middlewares, out)?,
+        }
+    };
+    let mut route = json!({
+        "kind": "Rule",
+        "match": rule,
+        "priority": r.traefik_priority(),
+        "services": [service],
+    });
+    if !middlewares.is_empty() {
+        route["middlewares"] = middlewares.iter().map(|n| json!({ "name": n })).collect();
+    }
+    Some(route)
+}
+
+/// Routes the rule to localelb's responder, which answers its fixed response (or 501 for
+/// authentication actions) at [`respond_path`].
+fn respond(r: &Rule, id: &str, middlewares: &mut Vec<String>, out: &mut Out) -> Option<Value> {
+    let Some(port) = responder_addr(&out.opts.responder_url).map(|(_, p)| p) else {
+        out.warn(
+            &r.arn,
+            "fixed-response",
+            format!(
+                "the responder URL {:?} is not http://HOST:PORT; the rule is not rendered",
+                out.opts.responder_url
+            ),
+        );
+        return None;
+    };
+    let name = format!("respond-{id}");
+    out.insert_crd(
+        "Middleware",
+        &name,
+        Some(&r.arn),
+        json!({"replacePath": {"path": respond_path(&r.arn)}}),
+    );
+    middlewares.push(name);
+    out.responder_port = Some(port);
+    // The responder must see its own host, not a load balancer's DNS name.
+    Some(json!({"name": RESPONDER_SERVICE, "port": port, "passHostHeader": false}))
+}
+
+/// `http://HOST:PORT[/]` → (host, port).
+fn responder_addr(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("http://")?.trim_end_matches('/');
+    if rest.contains('/') {
+        return None;
+    }
+    let (host, port) = rest.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Some((host.to_string(), port.parse().ok()?))
+}
+
+fn responder(port: u16, out: &mut Out) {
+    let (host, _) = responder_addr(&out.opts.responder_url).expect("checked when used");
+    let ports = vec![ServicePort {
+        name: Some(PORT_NAME.into()),
+        port: i32::from(port),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }];
+    match host.parse::<IpAddr>() {
+        Ok(ip) => {
+            if ip.is_loopback() {
+                out.warn(
+                    &out.opts.responder_url.clone(),
+                    "fixed-response",
+                    "the responder address is loopback, which pods cannot reach; serve localelb on an address the cluster can reach",
+                );
+            }
+            let svc = Service {
+                metadata: out.meta(RESPONDER_SERVICE, None),
+                spec: Some(ServiceSpec {
+                    ports: Some(ports),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            out.insert_k8s("Service", RESPONDER_SERVICE, &svc);
+            let ep = Endpoint {
+                addresses: vec![ip.to_string()],
+                conditions: Some(EndpointConditions {
+                    ready: Some(true),
+                    serving: Some(true),
+                    terminating: Some(false),
+                }),
+                ..Default::default()
+            };
+            slice(RESPONDER_SERVICE, None, ip.is_ipv6(), port, vec![ep], out);
+        }
+        Err(_) => {
+            // A host name: ExternalName (the provider runs with allowExternalNameServices).
+            let svc = Service {
+                metadata: out.meta(RESPONDER_SERVICE, None),
+                spec: Some(ServiceSpec {
+                    type_: Some("ExternalName".into()),
+                    external_name: Some(host),
+                    ports: Some(ports),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            out.insert_k8s("Service", RESPONDER_SERVICE, &svc);
+        }
+    }
+}
+
+fn slice(
+    service: &str,
+    arn: Option<&str>,
+    ipv6: bool,
+    port: u16,
+    endpoints: Vec<Endpoint>,
+    out: &mut Out,
+) {
+    let family = if ipv6 { "ipv6" } else { "ipv4" };
+    let name = format!("{service}-{family}");
+    let mut meta = out.meta(&name, arn);
+    let labels = meta.labels.get_or_insert_with(BTreeMap::new);
+    labels.insert("kubernetes.io/service-name".into(), service.into());
+    // Anything but the EndpointSlice controller's own name keeps the controller off it.
+    labels.insert(
+        "endpointslice.kubernetes.io/managed-by".into(),
+        MANAGED_BY.into(),
+    );
+    let s = EndpointSlice {
+        metadata: meta,
+        address_type: if ipv6 { "IPv6" } else { "IPv4" }.into(),
+        endpoints,
+        ports: Some(vec![EndpointPort {
+            name: Some(PORT_NAME.into()),
+            port: Some(i32::from(port)),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+    };
+    out.insert_k8s("EndpointSlice", &name, &s);
+}
+
+/// The Service reference (or TraefikService reference) of a target group for HTTP.
+fn tg_ref(arn: &str, out: &mut Out) -> Value {
+    let plan = plan(arn, out);
+    match plan.live.as_slice() {
+        [] => {
+            out.empty_service = true;
+            json!({"name": EMPTY_SERVICE, "port": 80})
+        }
+        [(name, port, _)] => port_ref(&plan, name, *port),
+        many => {
+            let name = format!("tg-{}", dns_id(arn));
+            let children: Vec<Value> = many
+                .iter()
+                .map(|(svc, port, n)| {
+                    let mut c = port_ref(&plan, svc, *port);
+                    c["weight"] = json!(n);
+                    c
+                })
+                .collect();
+            let mut weighted = json!({ "services": children });
+            if let Some(s) = plan.sticky_seconds {
+                weighted["sticky"] =
+                    json!({"cookie": {"name": PORT_COOKIE, "maxAge": s, "path": "/"}});
+                out.warn(
+                    arn,
+                    "stickiness.lb_cookie",
+                    format!("targets on several ports: a second cookie ({PORT_COOKIE}) pins the port, AWSALB the target"),
+                );
+            }
+            out.insert_crd(
+                "TraefikService",
+                &name,
+                Some(arn),
+                json!({ "weighted": weighted }),
+            );
+            json!({"name": name, "kind": "TraefikService"})
+        }
+    }
+}
+
+fn port_ref(plan: &TgPlan, svc: &str, port: u16) -> Value {
+    let mut r = json!({"name": svc, "port": port, "strategy": plan.strategy});
+    if let Some(s) = plan.sticky_seconds {
+        r["sticky"] = json!({"cookie": {"name": "AWSALB", "maxAge": s, "path": "/"}});
+    }
+    if plan.https {
+        r["scheme"] = json!("https");
+        r["serversTransport"] = json!(INSECURE_TRANSPORT);
+    }
+    r
+}
+
+/// The target group's port Services (rendered once) and how to reference them.
+fn plan(arn: &str, out: &mut Out) -> TgPlan {
+    if let Some(p) = out.plans.get(arn) {
+        return p.clone();
+    }
+    let p = match out.state.target_group(arn) {
+        Some(tg) => render_tg(tg, out),
+        None => {
+            out.warn(arn, "forward", "target group not found; answered 503");
+            TgPlan {
+                live: vec![],
+                sticky_seconds: None,
+                strategy: "wrr",
+                https: false,
+            }
+        }
+    };
+    out.plans.insert(arn.to_string(), p.clone());
+    p
+}
+
+fn conditions(t: &Target, serving: bool) -> EndpointConditions {
+    let (ready, serving, terminating) = match t.state {
+        TargetState::Draining => (false, true, true),
+        _ if serving => (true, true, false),
+        _ => (false, false, false),
+    };
+    EndpointConditions {
+        ready: Some(ready),
+        serving: Some(serving),
+        terminating: Some(terminating),
+    }
+}
+
+fn render_tg(tg: &TargetGroup, out: &mut Out) -> TgPlan {
+    let strategy = match tg
+        .attr("load_balancing.algorithm.type")
+        .unwrap_or("round_robin")
+    {
+        "least_outstanding_requests" => {
+            out.warn(
+                &tg.arn,
+                "load_balancing.algorithm.type",
+                "least_outstanding_requests → p2c: the fewer in-flight of two random servers, not the global minimum",
+            );
+            "p2c"
+        }
+        "weighted_random" => {
+            out.warn(
+                &tg.arn,
+                "load_balancing.algorithm.type",
+                "weighted_random → wrr (Traefik has no random weighted strategy; anomaly mitigation is not expressible)",
+            );
+            "wrr"
+        }
+        _ => "wrr",
+    };
+    let sticky_seconds = tg.lb_cookie_seconds();
+    if sticky_seconds.is_none() && tg.attr("stickiness.enabled") == Some("true") {
+        out.warn(
+            &tg.arn,
+            "stickiness.app_cookie",
+            "application-cookie stickiness is not expressible; no stickiness rendered",
+        );
+    }
+    if sticky_seconds.is_some() {
+        out.warn(
+            &tg.arn,
+            "stickiness.lb_cookie",
+            "Traefik writes AWSALB when it picks a target and does not refresh it on sticky hits (no AWSALBCORS)",
+        );
+    }
+    if tg
+        .attr("slow_start.duration_seconds")
+        .is_some_and(|v| v != "0")
+    {
+        out.warn(
+            &tg.arn,
+            "slow_start.duration_seconds",
+            "slow start is not expressible; targets get their full share at once",
+        );
+    }
+    if matches!(tg.target_type.as_str(), "lambda" | "alb") {
+        out.warn(
+            &tg.arn,
+            "target_type",
+            format!(
+                "{} targets are not expressible; no endpoints",
+                tg.target_type
+            ),
+        );
+    }
+    let https = tg.protocol.as_deref() == Some("HTTPS");
+    if https {
+        out.ensure_insecure_transport();
+    }
+    let serving: Vec<&Target> = tg.serving_targets();
+    // port → address → conditions (one endpoint per distinct address: see the module doc).
+    let mut groups: BTreeMap<u16, BTreeMap<IpAddr, EndpointConditions>> = BTreeMap::new();
+    let mut loopback = BTreeSet::new();
+    for t in &tg.targets {
+        let Some(addr) = t.address else {
+            out.warn(
+                &tg.arn,
+                "target",
+                format!("target {}:{} has no address; not published", t.id, t.port),
+            );
+            continue;
+        };
+        if addr.ip().is_loopback() {
+            loopback.insert(addr);
+        }
+        let is_serving = serving.iter().any(|s| std::ptr::eq(*s, t));
+        let group = groups.entry(addr.port()).or_default();
+        if group.insert(addr.ip(), conditions(t, is_serving)).is_some() {
+            out.warn(
+                &tg.arn,
+                "target",
+                format!("two targets resolve to {addr}; published once"),
+            );
+        }
+    }
+    if !loopback.is_empty() {
+        let list: Vec<String> = loopback.iter().map(SocketAddr::to_string).collect();
+        out.warn(
+            &tg.arn,
+            "target",
+            format!(
+                "loopback target addresses ({}) are not reachable from pods",
+                list.join(", ")
+            ),
+        );
+    }
+    let mut live = Vec::new();
+    for (port, eps) in &groups {
+        let svc = port_service(&tg.arn, *port);
+        let service = Service {
+            metadata: out.meta(&svc, Some(&tg.arn)),
+            spec: Some(ServiceSpec {
+                ports: Some(vec![ServicePort {
+                    name: Some(PORT_NAME.into()),
+                    port: i32::from(*port),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        out.insert_k8s("Service", &svc, &service);
+        for ipv6 in [false, true] {
+            let endpoints: Vec<Endpoint> = eps
+                .iter()
+                .filter(|(ip, _)| ip.is_ipv6() == ipv6)
+                .map(|(ip, c)| Endpoint {
+                    addresses: vec![ip.to_string()],
+                    conditions: Some(c.clone()),
+                    ..Default::default()
+                })
+                .collect();
+            if !endpoints.is_empty() {
+                slice(&svc, Some(&tg.arn), ipv6, *port, endpoints, out);
+            }
+        }
+        let new_picks = eps
+            .values()
+            .filter(|c| c.serving == Some(true) && c.terminating != Some(true))
+            .count() as u32;
+        if new_picks > 0 {
+            live.push((svc, *port, new_picks));
+        }
+    }
+    TgPlan {
+        live,
+        sticky_seconds,
+        strategy,
+        https,
+    }
+}
+
+impl Out<'_> {
+    fn ensure_insecure_transport(&mut self) {
+        self.insert_crd(
+            "ServersTransport",
+            INSECURE_TRANSPORT,
+            None,
+            json!({"insecureSkipVerify": true}),
+        );
+    }
+}
+
+fn forward(a: &m::Action, id: &str, rule_arn: &str, out: &mut Out) -> Value {
+    let (tgs, sticky) = forward_targets(a);
+    // Traefik drops children of weight 0 (ALB never picks them either).
+    let live: Vec<_> = tgs.iter().filter(|t| t.weight > 0).collect();
+    if live.is_empty() {
+        out.empty_service = true;
+        return json!({"name": EMPTY_SERVICE, "port": 80});
+    }
+    if live.len() == 1 && sticky.is_none() {
+        return tg_ref(&live[0].arn, out);
+    }
+    let children: Vec<Value> = live
+        .iter()
+        .map(|t| {
+            let mut c = tg_ref(&t.arn, out);
+            c["weight"] = json!(t.weight);
+            c
+        })
+        .collect();
+    let mut weighted = json!({ "services": children });
+    if let Some(s) = sticky {
+        weighted["sticky"] = json!({"cookie": {"name": "AWSALBTG", "maxAge": s, "path": "/"}});
+        if tgs.iter().any(|t| t.weight == 0) {
+            out.warn(
+                rule_arn,
+                "forward.weight",
+                "clients stuck to a target group whose weight is now 0 are re-balanced (Traefik drops weight-0 children)",
+            );
+        }
+    }
+    let name = format!("fwd-{id}");
+    out.insert_crd(
+        "TraefikService",
+        &name,
+        Some(rule_arn),
+        json!({ "weighted": weighted }),
+    );
+    json!({"name": name, "kind": "TraefikService"})
+}
+
+/// ALB's redirect templates → `redirectRegex` over Traefik's `scheme://host[:port]/path[?query]`
+/// ([`REDIRECT_REGEX`]: `${2}` host, `${3}` path without its slash, `${4}` `?query`, `${5}` query).
+fn redirect(cfg: &m::RedirectActionConfig, l: &Listener, rule_arn: &str, out: &mut Out) -> Value {
+    let proto = if l.protocol == "HTTPS" {
+        "https"
+    } else {
+        "http"
+    };
+    let port = l.port.to_string();
+    let sub = |t: &str| {
+        t.replace('$', "$$")
+            .replace("#{protocol}", proto)
+            .replace("#{host}", "${2}")
+            .replace("#{port}", &port)
+            .replace("#{path}", "${3}")
+            .replace("#{query}", "${5}")
+    };
+    let scheme = sub(cfg.protocol.as_deref().unwrap_or("#{protocol}")).to_ascii_lowercase();
+    let host = sub(cfg.host.as_deref().unwrap_or("#{host}"));
+    let p = sub(cfg.port.as_deref().unwrap_or("#{port}"));
+    let path = sub(cfg.path.as_deref().unwrap_or("/#{path}"));
+    let query = cfg.query.as_deref().unwrap_or("#{query}");
+    let default_port = (scheme == "http" && p == "80") || (scheme == "https" && p == "443");
+    let mut rep = format!("{scheme}://{host}");
+    if !default_port {
+        rep.push(':');
+        rep.push_str(&p);
+    }
+    rep.push_str(&path);
+    if query == "#{query}" {
+        rep.push_str("${4}");
+    } else if !query.is_empty() {
+        if query.contains("#{query}") {
+            out.warn(
+                rule_arn,
+                "redirect.query",
+                "a query template around #{query} keeps its literal part when the request has no query",
+            );
+        }
+        rep.push('?');
+        rep.push_str(&sub(query));
+    }
+    let permanent = cfg.status_code.as_deref() != Some("HTTP_302");
+    out.warn(
+        rule_arn,
+        "redirect.status_code",
+        if permanent {
+            "Traefik answers 301 to GET only; other methods (HEAD too) get 308"
+        } else {
+            "Traefik answers 302 to GET only; other methods (HEAD too) get 307"
+        },
+    );
+    json!({"redirectRegex": {"regex": REDIRECT_REGEX, "replacement": rep, "permanent": permanent}})
+}
+
+/// ALB rewrite replacements use `$1`; Go's need `${1}`.
+fn go_replacement(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '$' && it.peek().is_some_and(char::is_ascii_digit) {
+            let mut n = String::new();
+            while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
+                n.push(d);
+                it.next();
+            }
+            out.push_str(&format!("${{{n}}}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn transforms(r: &Rule, id: &str, middlewares: &mut Vec<String>, out: &mut Out) {
+    for t in &r.transforms {
+        match t.type_.as_deref() {
+            Some("url-rewrite") => {
+                let rewrites = t
+                    .url_rewrite_config
+                    .as_ref()
+                    .and_then(|c| c.rewrites.clone())
+                    .unwrap_or_default();
+                for (i, rw) in rewrites.iter().enumerate() {
+                    let name = format!("rewrite-{id}-{i}");
+                    let spec = json!({"replacePathRegex": {
+                        "regex": rw.regex.clone().unwrap_or_default(),
+                        "replacement": go_replacement(rw.replace.as_deref().unwrap_or("")),
+                    }});
+                    out.insert_crd("Middleware", &name, Some(&r.arn), spec);
+                    middlewares.push(name);
+                }
+                out.warn(
+                    &r.arn,
+                    "transform.url-rewrite",
+                    "rendered as replacePathRegex: rewrites the path only (the query string is kept)",
+                );
+            }
+            Some("host-header-rewrite") => {
+                let rewrites = t
+                    .host_header_rewrite_config
+                    .as_ref()
+                    .and_then(|c| c.rewrites.clone())
+                    .unwrap_or_default();
+                let constant = match rewrites.as_slice() {
+                    [rw] if matches!(rw.regex.as_deref(), Some(".*" | "^.*$" | "^(.*)$"))
+                        && !rw.replace.as_deref().unwrap_or("").contains('$') =>
+                    {
+                        rw.replace.clone()
+                    }
+                    _ => None,
+                };
+                match constant {
+                    Some(host) => {
+                        let name = format!("host-{id}");
+                        let spec = json!({"headers": {"customRequestHeaders": {"Host": host}}});
+                        out.insert_crd("Middleware", &name, Some(&r.arn), spec);
+                        middlewares.push(name);
+                    }
+                    None => out.warn(
+                        &r.arn,
+                        "transform.host-header-rewrite",
+                        "only a constant host (regex .*) is expressible (headers middleware); not rendered",
+                    ),
+                }
+            }
+            other => out.warn(
+                &r.arn,
+                "transform",
+                format!("transform {other:?} is not expressible; not rendered"),
+            ),
+        }
+    }
+}
+
+fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {
+    let Some(r) = l.rules.iter().find(|r| r.is_default()) else {
+        out.warn(&l.arn, "listener", "no default action; not rendered");
+        return;
+    };
+    let Some(a) = r
+        .terminal_action()
+        .filter(|a| a.type_.as_deref() == Some("forward"))
+    else {
+        out.warn(
+            &l.arn,
+            "listener.default_action",
+            "a TCP/TLS listener can only forward; not rendered",
+        );
+        return;
+    };
+    let (tgs, _) = forward_targets(a);
+    let mut services = Vec::new();
+    for t in tgs.iter().filter(|t| t.weight > 0) {
+        let plan = plan(&t.arn, out);
+        let total: u32 = plan.live.iter().map(|(_, _, n)| n).sum();
+        for (svc, port, n) in &plan.live {
+            // IngressRouteTCP has no nested weighting: spread the target group's weight over
+            // its port Services by their serving-target counts.
+            let w = (u64::from(t.weight) * u64::from(*n) * 1000 / u64::from(total.max(1))).max(1);
+            services.push(json!({"name": svc, "port": port, "weight": w}));
+        }
+    }
+    match services.as_mut_slice() {
+        [] => {
+            out.empty_service = true;
+            services.push(json!({"name": EMPTY_SERVICE, "port": 80}));
+        }
+        [one] => {
+            one.as_object_mut().map(|o| o.remove("weight"));
+        }
+        _ => {}
+    }
+    let mut spec = json!({
+        "entryPoints": [ep],
+        "routes": [{"match": matchers::TCP_CATCH_ALL, "priority": 1, "services": services}],
+    });
+    if l.protocol == "TLS" {
+        spec["tls"] = json!({});
+    }
+    out.insert_crd(
+        "IngressRouteTCP",
+        &listener_name(&l.arn),
+        Some(&l.arn),
+        spec,
+    );
+}

@@ -1,0 +1,608 @@
+//! ELBv2 state → Traefik v3 file-provider dynamic configuration.
+//!
+//! Names (stable across renders, derived from the resources' random ids):
+//! - router `l-<listener id>-r-<rule id>` (the default rule's too), one per rule;
+//! - service `tg-<target group id>` (a `loadBalancer` of the target group's serving targets),
+//!   `fwd-<rule id>` (a `weighted` service for several target groups or group stickiness),
+//!   `localelb-responder` (localelb itself, answering fixed responses);
+//! - middleware `redirect-<rule id>`, `respond-<rule id>`, `rewrite-<rule id>-<n>`,
+//!   `host-<rule id>`, and `xfp-<listener id>` (X-Forwarded-Port = the listener's port).
+//!
+//! Health checks are localelb's (ALB semantics): the server list holds the healthy targets, or
+//! every target when none is healthy (ALB fails open), or nothing when none is registered
+//! (Traefik then answers 503 as ALB does).
+
+use crate::matchers;
+use crate::model::{
+    forward_targets, generation_marker, short_id, Listener, LoadBalancer, Options, Rendered, Rule,
+    State, TargetGroup, Warning,
+};
+use api_models as m;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+
+/// The header the generation marker router matches (with the render's generation).
+pub const MARKER_HEADER: &str = "X-Localelb-Generation";
+
+/// The marker router's priority: above every rule's (at most 99999).
+pub const MARKER_PRIORITY: i64 = 200_000;
+
+/// The service that forwards to localelb's responder.
+pub const RESPONDER_SERVICE: &str = "localelb-responder";
+
+/// The responder path for a rule (the server answers the rule's fixed response there).
+pub fn respond_path(rule_arn: &str) -> String {
+    format!("/_localelb/respond/{}", short_id(rule_arn))
+}
+
+/// Router name of a rule.
+pub fn router_name(listener: &Listener, rule: &Rule) -> String {
+    format!("l-{}-r-{}", short_id(&listener.arn), short_id(&rule.arn))
+}
+
+/// Service name of a target group.
+pub fn tg_service(tg_arn: &str) -> String {
+    format!("tg-{}", short_id(tg_arn))
+}
+
+#[derive(Default)]
+struct Out {
+    http_routers: Map<String, Value>,
+    http_services: Map<String, Value>,
+    middlewares: Map<String, Value>,
+    tcp_routers: Map<String, Value>,
+    tcp_services: Map<String, Value>,
+    certificates: Vec<Value>,
+    /// Target groups referenced by HTTP / TCP routers.
+    http_tgs: BTreeSet<String>,
+    tcp_tgs: BTreeSet<String>,
+    responder: bool,
+    warnings: Vec<Warning>,
+}
+
+impl Out {
+    fn warn(&mut self, resource: &str, feature: &str, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            resource: resource.into(),
+            feature: feature.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Renders the dynamic configuration.
+pub fn render(state: &State, opts: &Options) -> Rendered {
+    let mut out = Out::default();
+    for lb in &state.load_balancers {
+        lb_warnings(lb, &mut out);
+        for l in &lb.listeners {
+            let Some(ep) = opts.entry_points.get(&l.arn) else {
+                out.warn(
+                    &l.arn,
+                    "listener",
+                    "no Traefik entryPoint is assigned to this listener; not rendered",
+                );
+                continue;
+            };
+            match l.protocol.as_str() {
+                "HTTP" | "HTTPS" => {
+                    for r in &l.rules {
+                        http_rule(l, r, &ep.name, &mut out);
+                    }
+                }
+                "TCP" | "TLS" => tcp_listener(l, &ep.name, &mut out),
+                p => out.warn(
+                    &l.arn,
+                    "listener.protocol",
+                    format!("{p} listeners are not expressible with the pooled TCP entryPoints; not rendered"),
+                ),
+            }
+            if matches!(l.protocol.as_str(), "HTTPS" | "TLS") {
+                match opts.certificates.get(&lb.dns_name) {
+                    Some(c) => {
+                        let v = json!({"certFile": c.cert_file, "keyFile": c.key_file});
+                        if !out.certificates.contains(&v) {
+                            out.certificates.push(v);
+                        }
+                    }
+                    None => out.warn(
+                        &l.arn,
+                        "listener.certificates",
+                        "no certificate files for this load balancer; Traefik serves its default certificate",
+                    ),
+                }
+                if !l.certificates.is_empty() {
+                    out.warn(
+                        &l.arn,
+                        "listener.certificates",
+                        "served with localelb's generated certificate for the DNS name, not the listener's ACM certificates",
+                    );
+                }
+            }
+        }
+    }
+    for arn in out.http_tgs.clone() {
+        let svc = match state.target_group(&arn) {
+            Some(tg) => http_tg_service(tg, &mut out),
+            None => json!({"loadBalancer": {"servers": []}}),
+        };
+        out.http_services.insert(tg_service(&arn), svc);
+    }
+    for arn in out.tcp_tgs.clone() {
+        let servers: Vec<Value> = state
+            .target_group(&arn)
+            .map(|tg| {
+                tg.serving_targets()
+                    .iter()
+                    .filter_map(|t| t.address)
+                    .map(|a| json!({"address": a.to_string()}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.tcp_services.insert(
+            tg_service(&arn),
+            json!({"loadBalancer": {"servers": servers}}),
+        );
+    }
+    if out.responder {
+        out.http_services.insert(
+            RESPONDER_SERVICE.into(),
+            json!({"loadBalancer": {"passHostHeader": false, "servers": [{"url": opts.responder_url}]}}),
+        );
+    }
+    if let Some(g) = opts.generation {
+        // Never matched by clients (nobody sends this header); its presence in Traefik's API,
+        // and its 418 (noop@internal) on the entryPoints, tell the server that this render is
+        // being served. Above every rule's priority, on every entryPoint.
+        out.http_routers.insert(
+            generation_marker(g),
+            json!({
+                "rule": format!("Header(`{MARKER_HEADER}`, `{g}`)"),
+                "priority": MARKER_PRIORITY,
+                "service": "noop@internal",
+            }),
+        );
+    }
+    let mut root = Map::new();
+    let mut http = Map::new();
+    if !out.http_routers.is_empty() {
+        http.insert("routers".into(), Value::Object(out.http_routers));
+    }
+    if !out.http_services.is_empty() {
+        http.insert("services".into(), Value::Object(out.http_services));
+    }
+    if !out.middlewares.is_empty() {
+        http.insert("middlewares".into(), Value::Object(out.middlewares));
+    }
+    if !http.is_empty() {
+        root.insert("http".into(), Value::Object(http));
+    }
+    let mut tcp = Map::new();
+    if !out.tcp_routers.is_empty() {
+        tcp.insert("routers".into(), Value::Object(out.tcp_routers));
+    }
+    if !out.tcp_services.is_empty() {
+        tcp.insert("services".into(), Value::Object(out.tcp_services));
+    }
+    if !tcp.is_empty() {
+        root.insert("tcp".into(), Value::Object(tcp));
+    }
+    if !out.certificates.is_empty() {
+        root.insert(
+            "tls".into(),
+            json!({"certificates": Value::Array(out.certificates)}),
+        );
+    }
+    let mut warnings = out.warnings;
+    warnings.sort();
+    warnings.dedup();
+    Rendered {
+        value: Value::Object(root),
+        warnings,
+    }
+}
+
+fn lb_warnings(lb: &LoadBalancer, out: &mut Out) {
+    let attr = |k: &str| lb.attributes.get(k).map(String::as_str);
+    if let Some(mode @ ("preserve" | "remove")) = attr("routing.http.xff_header_processing.mode") {
+        out.warn(
+            &lb.arn,
+            "routing.http.xff_header_processing.mode",
+            format!("{mode} is not expressible; Traefik appends the client address (append mode)"),
+        );
+    }
+    if attr("routing.http.xff_client_port.enabled") == Some("true") {
+        out.warn(
+            &lb.arn,
+            "routing.http.xff_client_port.enabled",
+            "Traefik does not add the client port to X-Forwarded-For",
+        );
+    }
+    if attr("idle_timeout.timeout_seconds").is_some_and(|v| v != "60") {
+        out.warn(
+            &lb.arn,
+            "idle_timeout.timeout_seconds",
+            "the idle timeout is Traefik's entryPoint/serversTransport setting (static), not rendered",
+        );
+    }
+}
+
+fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {
+    let matcher = matchers::rule(&r.conditions);
+    for i in &matcher.issues {
+        out.warn(&r.arn, &i.feature, i.message.clone());
+    }
+    let Some(rule) = matcher.rule else {
+        return;
+    };
+    let id = short_id(&r.arn).to_string();
+    let mut middlewares: Vec<Value> = Vec::new();
+    transforms(r, &id, &mut middlewares, out);
+    let service: String;
+    let unsupported: Vec<String> = r
+        .non_terminal_actions()
+        .filter_map(|a| a.type_.clone())
+        .collect();
+    if !unsupported.is_empty() {
+        // As the native data plane: authentication is not performed, the responder says so.
+        out.warn(
+            &r.arn,
+            &unsupported.join(","),
+            "authentication actions are not performed; the responder answers 501",
+        );
+        service = respond(r, &id, &mut middlewares, out);
+    } else {
+        match r.terminal_action() {
+            Some(a) if a.type_.as_deref() == Some("forward") => {
+                service = forward(a, &id, out);
+                // Traefik derives X-Forwarded-Port from the entryPoint; ALB sends the
+                // listener's port.
+                let name = format!("xfp-{}", short_id(&l.arn));
+                out.middlewares.insert(
+                    name.clone(),
+                    json!({"headers": {"customRequestHeaders": {"X-Forwarded-Port": l.port.to_string()}}}),
+                );
+                middlewares.insert(0, Value::String(name));
+            }
+            Some(a) if a.type_.as_deref() == Some("redirect") => {
+                let cfg = a.redirect_config.clone().unwrap_or_default();
+                let name = format!("redirect-{id}");
+                let mw = redirect(&cfg, l, &r.arn, out);
+                out.middlewares.insert(name.clone(), mw);
+                middlewares.push(Value::String(name));
+                service = "noop@internal".into();
+            }
+            _ => service = respond(r, &id, &mut middlewares, out),
+        }
+    }
+    let mut router = json!({
+        "entryPoints": [ep],
+        "rule": rule,
+        "priority": r.traefik_priority(),
+        "service": service,
+    });
+    if !middlewares.is_empty() {
+        router["middlewares"] = Value::Array(middlewares);
+    }
+    if l.protocol == "HTTPS" {
+        router["tls"] = json!({});
+    }
+    out.http_routers.insert(router_name(l, r), router);
+}
+
+/// Routes the rule to localelb's responder, which answers its fixed response (or 501).
+fn respond(r: &Rule, id: &str, middlewares: &mut Vec<Value>, out: &mut Out) -> String {
+    let name = format!("respond-{id}");
+    out.middlewares.insert(
+        name.clone(),
+        json!({"replacePath": {"path": respond_path(&r.arn)}}),
+    );
+    middlewares.push(Value::String(name));
+    out.responder = true;
+    RESPONDER_SERVICE.into()
+}
+
+fn forward(a: &m::Action, id: &str, out: &mut Out) -> String {
+    let (tgs, sticky) = forward_targets(a);
+    let live: Vec<_> = tgs.iter().filter(|t| t.weight > 0).collect();
+    for t in &live {
+        out.http_tgs.insert(t.arn.clone());
+    }
+    if live.len() == 1 && sticky.is_none() {
+        return tg_service(&live[0].arn);
+    }
+    if live.is_empty() {
+        // Every weight is 0: no target group is ever picked (ALB answers 503).
+        let name = format!("fwd-{id}");
+        out.http_services
+            .insert(name.clone(), json!({"loadBalancer": {"servers": []}}));
+        return name;
+    }
+    let mut weighted = json!({
+        "services": live
+            .iter()
+            .map(|t| json!({"name": tg_service(&t.arn), "weight": t.weight}))
+            .collect::<Vec<_>>(),
+    });
+    if let Some(s) = sticky {
+        weighted["sticky"] = json!({"cookie": {"name": "AWSALBTG", "maxAge": s}});
+    }
+    let name = format!("fwd-{id}");
+    out.http_services
+        .insert(name.clone(), json!({ "weighted": weighted }));
+    name
+}
+
+/// ALB's `Order`-free redirect templates → a `redirectRegex` over Traefik's
+/// `scheme://host[:port]/path[?query]`: `${1}` scheme, `${2}` host, `${3}` path without its
+/// leading slash, `${4}` `?query` (or nothing), `${5}` the query alone.
+pub const REDIRECT_REGEX: &str = r"^(https?)://([^/:]+)(?::[0-9]+)?/([^?]*)(\?(.*))?$";
+
+fn redirect(cfg: &m::RedirectActionConfig, l: &Listener, rule_arn: &str, out: &mut Out) -> Value {
+    let proto = if matches!(l.protocol.as_str(), "HTTPS" | "TLS") {
+        "https"
+    } else {
+        "http"
+    };
+    let port = l.port.to_string();
+    let sub = |t: &str| {
+        t.replace('$', "$$")
+            .replace("#{protocol}", proto)
+            .replace("#{host}", "${2}")
+            .replace("#{port}", &port)
+            .replace("#{path}", "${3}")
+            .replace("#{query}", "${5}")
+    };
+    let scheme = sub(cfg.protocol.as_deref().unwrap_or("#{protocol}")).to_ascii_lowercase();
+    let host = sub(cfg.host.as_deref().unwrap_or("#{host}"));
+    let p = sub(cfg.port.as_deref().unwrap_or("#{port}"));
+    let path = sub(cfg.path.as_deref().unwrap_or("/#{path}"));
+    let query_t = cfg.query.as_deref().unwrap_or("#{query}");
+    let default_port = (scheme == "http" && p == "80") || (scheme == "https" && p == "443");
+    let mut rep = format!("{scheme}://{host}");
+    if !default_port {
+        rep.push(':');
+        rep.push_str(&p);
+    }
+    rep.push_str(&path);
+    if query_t == "#{query}" {
+        rep.push_str("${4}");
+    } else if !query_t.is_empty() {
+        if query_t.contains("#{query}") {
+            out.warn(
+                rule_arn,
+                "redirect.query",
+                "a query template around #{query} keeps its literal part when the request has no query",
+            );
+        }
+        rep.push('?');
+        rep.push_str(&sub(query_t));
+    }
+    let permanent = cfg.status_code.as_deref() != Some("HTTP_302");
+    out.warn(
+        rule_arn,
+        "redirect.status_code",
+        if permanent {
+            "Traefik answers 301 to GET only; other methods (HEAD too) get 308"
+        } else {
+            "Traefik answers 302 to GET only; other methods (HEAD too) get 307"
+        },
+    );
+    json!({"redirectRegex": {"regex": REDIRECT_REGEX, "replacement": rep, "permanent": permanent}})
+}
+
+/// ALB rewrite replacements use `$1`; Go's use `${1}` (so `$1a` is not read as `$1a`).
+fn go_replacement(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '$' && it.peek().is_some_and(char::is_ascii_digit) {
+            let mut n = String::new();
+            while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
+                n.push(d);
+                it.next();
+            }
+            out.push_str(&format!("${{{n}}}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn transforms(r: &Rule, id: &str, middlewares: &mut Vec<Value>, out: &mut Out) {
+    for t in &r.transforms {
+        match t.type_.as_deref() {
+            Some("url-rewrite") => {
+                let rewrites = t
+                    .url_rewrite_config
+                    .as_ref()
+                    .and_then(|c| c.rewrites.clone())
+                    .unwrap_or_default();
+                for (i, rw) in rewrites.iter().enumerate() {
+                    let name = format!("rewrite-{id}-{i}");
+                    out.middlewares.insert(
+                        name.clone(),
+                        json!({"replacePathRegex": {
+                            "regex": rw.regex.clone().unwrap_or_default(),
+                            "replacement": go_replacement(rw.replace.as_deref().unwrap_or("")),
+                        }}),
+                    );
+                    middlewares.push(Value::String(name));
+                }
+                out.warn(
+                    &r.arn,
+                    "transform.url-rewrite",
+                    "rendered as replacePathRegex: rewrites the path only (the query string is kept)",
+                );
+            }
+            Some("host-header-rewrite") => {
+                let rewrites = t
+                    .host_header_rewrite_config
+                    .as_ref()
+                    .and_then(|c| c.rewrites.clone())
+                    .unwrap_or_default();
+                let constant = match rewrites.as_slice() {
+                    [rw] if matches!(rw.regex.as_deref(), Some(".*" | "^.*$" | "^(.*)$"))
+                        && !rw.replace.as_deref().unwrap_or("").contains('$') =>
+                    {
+                        rw.replace.clone()
+                    }
+                    _ => None,
+                };
+                match constant {
+                    Some(host) => {
+                        let name = format!("host-{id}");
+                        out.middlewares.insert(
+                            name.clone(),
+                            json!({"headers": {"customRequestHeaders": {"Host": host}}}),
+                        );
+                        middlewares.push(Value::String(name));
+                    }
+                    None => out.warn(
+                        &r.arn,
+                        "transform.host-header-rewrite",
+                        "only a constant host (regex .*) is expressible (headers middleware); not rendered",
+                    ),
+                }
+            }
+            other => out.warn(
+                &r.arn,
+                "transform",
+                format!("transform {other:?} is not expressible; not rendered"),
+            ),
+        }
+    }
+}
+
+fn http_tg_service(tg: &TargetGroup, out: &mut Out) -> Value {
+    let mut lb = Map::new();
+    let strategy = match tg
+        .attr("load_balancing.algorithm.type")
+        .unwrap_or("round_robin")
+    {
+        "least_outstanding_requests" => {
+            out.warn(
+                &tg.arn,
+                "load_balancing.algorithm.type",
+                "least_outstanding_requests → p2c: the fewer in-flight of two random servers, not the global minimum",
+            );
+            "p2c"
+        }
+        "weighted_random" => {
+            out.warn(
+                &tg.arn,
+                "load_balancing.algorithm.type",
+                "weighted_random → wrr (Traefik has no random weighted strategy; anomaly mitigation is not expressible)",
+            );
+            "wrr"
+        }
+        _ => "wrr",
+    };
+    lb.insert("strategy".into(), json!(strategy));
+    lb.insert("passHostHeader".into(), json!(true));
+    if let Some(s) = tg.lb_cookie_seconds() {
+        lb.insert(
+            "sticky".into(),
+            json!({"cookie": {"name": "AWSALB", "maxAge": s}}),
+        );
+    } else if tg.attr("stickiness.enabled") == Some("true") {
+        out.warn(
+            &tg.arn,
+            "stickiness.app_cookie",
+            "application-cookie stickiness is not expressible; no stickiness rendered",
+        );
+    }
+    if tg
+        .attr("slow_start.duration_seconds")
+        .is_some_and(|v| v != "0")
+    {
+        out.warn(
+            &tg.arn,
+            "slow_start.duration_seconds",
+            "slow start is not expressible; targets get their full share at once",
+        );
+    }
+    if matches!(tg.target_type.as_str(), "lambda" | "alb") {
+        out.warn(
+            &tg.arn,
+            "target_type",
+            format!("{} targets are not expressible; no servers", tg.target_type),
+        );
+    }
+    if tg.protocol.as_deref() == Some("HTTPS") {
+        out.warn(
+            &tg.arn,
+            "protocol",
+            "Traefik verifies HTTPS target certificates unless a serversTransport skips it (ALB does not verify them)",
+        );
+    }
+    let scheme = if tg.protocol.as_deref() == Some("HTTPS") {
+        "https"
+    } else {
+        "http"
+    };
+    let servers: Vec<Value> = tg
+        .serving_targets()
+        .iter()
+        .filter_map(|t| t.address)
+        .map(|a| json!({"url": format!("{scheme}://{a}")}))
+        .collect();
+    lb.insert("servers".into(), Value::Array(servers));
+    json!({ "loadBalancer": lb })
+}
+
+fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {
+    let Some(r) = l.rules.iter().find(|r| r.is_default()) else {
+        out.warn(&l.arn, "listener", "no default action; not rendered");
+        return;
+    };
+    let Some(a) = r
+        .terminal_action()
+        .filter(|a| a.type_.as_deref() == Some("forward"))
+    else {
+        out.warn(
+            &l.arn,
+            "listener.default_action",
+            "a TCP/TLS listener can only forward; not rendered",
+        );
+        return;
+    };
+    let (tgs, _) = forward_targets(a);
+    let live: Vec<_> = tgs.into_iter().filter(|t| t.weight > 0).collect();
+    let service = match live.as_slice() {
+        [one] => tg_service(&one.arn),
+        [] => {
+            out.warn(
+                &l.arn,
+                "forward",
+                "no target group with weight; not rendered",
+            );
+            return;
+        }
+        many => {
+            let name = format!("fwd-{}", short_id(&r.arn));
+            out.tcp_services.insert(
+                name.clone(),
+                json!({"weighted": {"services": many
+                    .iter()
+                    .map(|t| json!({"name": tg_service(&t.arn), "weight": t.weight}))
+                    .collect::<Vec<_>>()}}),
+            );
+            name
+        }
+    };
+    for t in &live {
+        out.tcp_tgs.insert(t.arn.clone());
+    }
+    let mut router = json!({
+        "entryPoints": [ep],
+        "rule": matchers::TCP_CATCH_ALL,
+        "priority": 1,
+        "service": service,
+    });
+    if l.protocol == "TLS" {
+        router["tls"] = json!({});
+    }
+    out.tcp_routers.insert(router_name(l, r), router);
+}
