@@ -26,6 +26,10 @@ pub struct Config {
     pub bind: std::net::IpAddr,
     /// Added to every listener port (`--port-offset`).
     pub port_offset: u16,
+    /// Proxy worker threads (`--proxy-threads`); 0 = one per core.
+    pub proxy_threads: usize,
+    /// User-supplied certificates (`--certificate ARN=CERT_PEM,KEY_PEM`): ARN → (cert, key).
+    pub certificates: BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
 impl Default for Config {
@@ -41,6 +45,8 @@ impl Default for Config {
             dns_suffix: "elb.localhost".into(),
             bind: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             port_offset: 0,
+            proxy_threads: 0,
+            certificates: BTreeMap::new(),
         }
     }
 }
@@ -76,6 +82,9 @@ OPTIONS:
     --bind IP                     address listener sockets bind to (default 127.0.0.1)
     --port-offset N               serve listener port P on P+N (default 0; privileged ports that
                                   cannot be bound fall back to P+8000)
+    --proxy-threads N             proxy worker threads, each with its own runtime (default: one per core)
+    --certificate ARN=CERT,KEY    serve certificate ARN from PEM files CERT (chain) and KEY (repeatable);
+                                  other ARNs get a self-signed certificate for the load balancer's DNS name
 ";
 
 /// Parses `serve` flags (after the subcommand).
@@ -130,6 +139,26 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
             "--port-offset" => {
                 let v = val("--port-offset")?;
                 c.port_offset = v.parse().map_err(|_| format!("bad --port-offset {v}"))?;
+            }
+            "--proxy-threads" => {
+                let v = val("--proxy-threads")?;
+                c.proxy_threads = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or(format!("bad --proxy-threads {v} (1..1024)"))?;
+            }
+            "--certificate" => {
+                let v = val("--certificate")?;
+                let bad = || format!("--certificate wants ARN=CERT_PEM_PATH,KEY_PEM_PATH, got {v}");
+                // The ARN itself holds no '=' (ARNs use ':' and '/').
+                let (arn, paths) = v.split_once('=').ok_or_else(bad)?;
+                let (cert, key) = paths.split_once(',').ok_or_else(bad)?;
+                if arn.is_empty() || cert.is_empty() || key.is_empty() {
+                    return Err(bad());
+                }
+                c.certificates
+                    .insert(arn.to_string(), (PathBuf::from(cert), PathBuf::from(key)));
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),

@@ -47,13 +47,16 @@ impl App {
         })
         .await
         .map_err(|e| e.to_string())??;
+        // Certificates are read before anything is served: a bad file stops the start.
+        let dataplane =
+            dataplane::listeners::DataPlane::new(config.proxy_threads, &config.certificates)?;
         let (writer, published) = writer::Writer::start(store, world);
         let app = Arc::new(App {
             config: Arc::new(config),
             writer,
             published,
             health: Arc::new(health::HealthTable::default()),
-            dataplane: dataplane::listeners::DataPlane::new(),
+            dataplane,
         });
         dataplane::listeners::spawn(app.clone());
         let listener = tokio::net::TcpListener::bind(&app.config.listen)
