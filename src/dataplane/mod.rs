@@ -12,6 +12,7 @@ pub mod sticky;
 pub mod stream;
 pub mod tls;
 pub mod udp;
+pub mod upstream;
 pub mod workers;
 
 /// Whether a successful call of `op` can change what the data plane serves (so the answer waits

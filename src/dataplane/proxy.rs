@@ -8,39 +8,16 @@ use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, HOST, LOCATION};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The error type of proxied bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Bodies in both directions, streamed.
 pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
-/// The pooled keep-alive client to targets.
-pub type Client = hyper_util::client::legacy::Client<HttpConnector, ProxyBody>;
-
-/// A keep-alive client with a pool per target.
-pub fn client() -> Client {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(1024)
-        .build(http)
-}
-
-thread_local! {
-    /// This thread's upstream pool: a worker's connections to targets stay on that worker.
-    static CLIENT: Client = client();
-}
-
-/// Sends a request with this thread's pooled client.
-fn send_upstream(req: Request<ProxyBody>) -> hyper_util::client::legacy::ResponseFuture {
-    CLIENT.with(|c| c.request(req))
-}
 
 fn full(body: impl Into<Bytes>) -> ProxyBody {
     Full::new(body.into())
@@ -314,27 +291,6 @@ fn is_upgrade<B>(req: &Request<B>) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
 }
 
-thread_local! {
-    /// `ip:port` authorities of targets, parsed once per thread.
-    static AUTHORITIES: std::cell::RefCell<std::collections::HashMap<SocketAddr, hyper::http::uri::Authority>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
-
-fn authority(addr: SocketAddr) -> Option<hyper::http::uri::Authority> {
-    AUTHORITIES.with(|m| {
-        let mut m = m.borrow_mut();
-        if let Some(a) = m.get(&addr) {
-            return Some(a.clone());
-        }
-        if m.len() > 4096 {
-            m.clear();
-        }
-        let a: hyper::http::uri::Authority = addr.to_string().parse().ok()?;
-        m.insert(addr, a.clone());
-        Some(a)
-    })
-}
-
 async fn forward(
     addr: SocketAddr,
     listener: &ListenerRoute,
@@ -354,16 +310,18 @@ async fn forward(
             parts.headers.insert(HOST, a);
         }
     }
-    let mut uri = std::mem::take(&mut parts.uri).into_parts();
-    uri.scheme = Some(hyper::http::uri::Scheme::HTTP);
-    uri.authority = authority(addr);
-    if uri.path_and_query.is_none() {
-        uri.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static("/"));
+    if !parts.headers.contains_key(HOST) {
+        // An HTTP/1.0 request without Host: name the target, as a client would.
+        if let Ok(v) = HeaderValue::from_str(&addr.to_string()) {
+            parts.headers.insert(HOST, v);
+        }
     }
-    let Ok(uri) = hyper::Uri::from_parts(uri) else {
-        return error_page(StatusCode::BAD_REQUEST);
-    };
-    parts.uri = uri;
+    // Targets get the origin form (path and query) on their own connection.
+    let pq = std::mem::take(&mut parts.uri)
+        .into_parts()
+        .path_and_query
+        .unwrap_or_else(|| hyper::http::uri::PathAndQuery::from_static("/"));
+    parts.uri = hyper::Uri::from(pq);
     parts.version = hyper::Version::HTTP_11;
     let upgrade_headers = upgrade.as_ref().map(|_| {
         (
@@ -380,7 +338,13 @@ async fn forward(
     }
     set_forwarded(&mut parts.headers, listener, proto, peer);
     let upstream = Request::from_parts(parts, body);
-    match tokio::time::timeout(listener.idle_timeout, send_upstream(upstream)).await {
+    let upgrading = upgrade.is_some();
+    match tokio::time::timeout(
+        listener.idle_timeout,
+        super::upstream::send(addr, upstream, upgrading),
+    )
+    .await
+    {
         Err(_) => error_page(StatusCode::GATEWAY_TIMEOUT),
         Ok(Err(_)) => error_page(StatusCode::BAD_GATEWAY),
         Ok(Ok(mut resp)) => {
@@ -389,16 +353,12 @@ async fn forward(
                 let target_side = hyper::upgrade::on(&mut resp);
                 tokio::spawn(splice(client_side, target_side));
             }
-            let (mut parts, body) = resp.into_parts();
             if !switching {
                 for h in &HOP_BY_HOP {
-                    parts.headers.remove(h);
+                    resp.headers_mut().remove(h);
                 }
             }
-            Response::from_parts(
-                parts,
-                body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
-            )
+            resp
         }
     }
 }
