@@ -536,3 +536,72 @@ def test_bodies_stream_both_ways(elbv2, endpoint, net, stream_backend):
     release.set()
     assert r.read() == b"part two\n"
     conn.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Workers and ports
+# --------------------------------------------------------------------------------------------------
+
+
+def test_proxy_threads_flag_sets_the_worker_count_and_all_serve(server_factory, net, backends):
+    """--proxy-threads N starts N proxy worker threads; concurrent clients on one listener are all served."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_dataplane import send
+
+    s = server_factory(extra_args=("--proxy-threads", "3"))
+    elbv2 = make_client("elbv2", s.endpoint)
+    names = [Path(f"/proc/{s.proc.pid}/task/{t}/comm").read_text().strip() for t in os.listdir(f"/proc/{s.proc.pid}/task")]
+    assert sum(n.startswith("localelb-proxy") for n in names) == 3, names
+    (b0,) = backends(1)
+    lb = create_lb(elbv2, net)
+    tg = tg_for(elbv2, lb["VpcId"], b0)
+    listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"])
+    wait_state(elbv2, tg["TargetGroupArn"])
+    addr = address_of(s.endpoint, listener["ListenerArn"])
+
+    def client(i):
+        return [send(addr, f"/c{i}/{j}").status for j in range(4)]
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = [st for r in pool.map(client, range(24)) for st in r]
+    assert statuses == [200] * 96
+
+
+def test_udp_port_held_by_another_process_is_reported(elbv2, endpoint, net, echo):
+    """A UDP listener whose port another socket holds is listed with an error, not shared."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("127.0.0.1", 0))
+    try:
+        port = holder.getsockname()[1]
+        u = echo("u", tcp=False, udp=True)
+        lb = create_lb(elbv2, net, type="network")
+        tg = nlb_tg(elbv2, lb["VpcId"], "UDP", u)
+        listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"], protocol="UDP", port=port)
+        entry = endpoint_of(endpoint, listener["ListenerArn"])
+        assert entry["address"] is None and str(port) in (entry["error"] or ""), entry
+    finally:
+        holder.close()
+
+
+def test_modify_listener_tcp_to_tls_switches_on_the_same_socket(elbv2, endpoint, net, echo):
+    """ModifyListener TCP → TLS: the same address now terminates TLS; back to TCP relays plain bytes again."""
+    e = echo("m")
+    lb = create_lb(elbv2, net, type="network")
+    tg = nlb_tg(elbv2, lb["VpcId"], "TCP", e)
+    listener = create_listener(elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"], protocol="TCP")
+    arn = listener["ListenerArn"]
+    addr = address_of(endpoint, arn)
+    with socket.create_connection(addr, timeout=5) as c:
+        c.sendall(b"plain")
+        assert c.recv(1024) == b"m:plain"
+    elbv2.modify_listener(ListenerArn=arn, Protocol="TLS", Certificates=[{"CertificateArn": CERT_ARN}])
+    assert address_of(endpoint, arn) == addr
+    with socket.create_connection(addr, timeout=5) as raw, insecure_ctx().wrap_socket(raw, server_hostname=lb["DNSName"]) as t:
+        t.sendall(b"secret")
+        assert t.recv(1024) == b"m:secret"
+    elbv2.modify_listener(ListenerArn=arn, Protocol="TCP")
+    with socket.create_connection(addr, timeout=5) as c:
+        c.sendall(b"plain again")
+        assert c.recv(1024) == b"m:plain again"
