@@ -52,17 +52,16 @@ pub async fn serve(
         return;
     };
     while let Some((stream, peer)) = super::accept::next(&listener).await {
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let acceptor = tls.load_full();
-        tokio::spawn(async move {
-            match acceptor {
-                None => serve_connection(app, port, peer, stream).await,
+        let (conn_app, tls) = (app.clone(), tls.clone());
+        super::accept::dispatch(&app.dataplane.workers, stream, move |stream| async move {
+            let _ = stream.set_nodelay(true);
+            match tls.load_full() {
+                None => serve_connection(conn_app, port, peer, stream).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
                     if let Ok(Ok(tls)) = handshake.await {
-                        serve_connection(app, port, peer, tls).await;
+                        serve_connection(conn_app, port, peer, tls).await;
                     }
                 }
             }

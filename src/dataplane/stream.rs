@@ -20,17 +20,16 @@ pub async fn serve(
         return;
     };
     while let Some((client, _peer)) = super::accept::next(&listener).await {
-        let _ = client.set_nodelay(true);
-        let app = app.clone();
-        let acceptor = tls.load_full();
-        tokio::spawn(async move {
-            match acceptor {
-                None => relay(&app, port, client).await,
+        let (conn_app, tls) = (app.clone(), tls.clone());
+        super::accept::dispatch(&app.dataplane.workers, client, move |client| async move {
+            let _ = client.set_nodelay(true);
+            match tls.load_full() {
+                None => relay(&conn_app, port, client).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(client));
                     if let Ok(Ok(tls)) = handshake.await {
-                        relay(&app, port, tls).await;
+                        relay(&conn_app, port, tls).await;
                     }
                 }
             }

@@ -5,12 +5,15 @@
 //! are per worker (see `proxy::with_client`).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 /// The worker threads' runtime handles.
 pub struct Workers {
     handles: Vec<Handle>,
+    /// Round-robin position for new connections.
+    next: AtomicUsize,
     /// Dropping these ends the workers (their runtimes finish `block_on` and shut down).
     _stop: Vec<tokio::sync::oneshot::Sender<()>>,
 }
@@ -63,6 +66,7 @@ impl Workers {
         }
         Workers {
             handles,
+            next: AtomicUsize::new(0),
             _stop: stop,
         }
     }
@@ -88,6 +92,17 @@ impl Workers {
             .enumerate()
             .map(|(i, h)| h.spawn(make(i)))
             .collect()
+    }
+
+    /// The next worker in turn for a new connection.
+    pub fn next_index(&self) -> usize {
+        self.next.fetch_add(1, Ordering::Relaxed) % self.handles.len().max(1)
+    }
+
+    /// This thread's worker index, if it is a worker of this set.
+    pub fn current(&self) -> Option<usize> {
+        let h = Handle::try_current().ok()?;
+        self.handles.iter().position(|w| w.id() == h.id())
     }
 
     /// Runs a future on one worker.
