@@ -8,7 +8,7 @@
 //!
 //! Each port's socket is bound once, here, without SO_REUSEPORT (so a port another process
 //! holds fails to bind and is reported); every proxy worker then accepts on its own duplicate
-//! of that one socket (`workers.rs`).
+//! of that one socket (`workers.rs`) and deals connections out round robin (`accept.rs`).
 
 use super::proxy;
 use super::snapshot::{ListenerRoute, Routing};
