@@ -56,12 +56,13 @@ pub async fn serve(
         super::accept::dispatch(&app.dataplane.workers, stream, move |stream| async move {
             let _ = stream.set_nodelay(true);
             match tls.load_full() {
-                None => serve_connection(conn_app, port, peer, stream).await,
+                None => serve_connection(conn_app, port, peer, stream, false).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
                     if let Ok(Ok(tls)) = handshake.await {
-                        serve_connection(conn_app, port, peer, tls).await;
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        serve_connection(conn_app, port, peer, tls, h2).await;
                     }
                 }
             }
@@ -69,8 +70,9 @@ pub async fn serve(
     }
 }
 
-/// Serves HTTP/1.1 (with upgrades) or HTTP/2 on one accepted connection.
-async fn serve_connection<S>(app: Arc<App>, port: u16, peer: SocketAddr, io: S)
+/// Serves one accepted connection: HTTP/2 when TLS negotiated it (ALPN), else HTTP/1.1 with
+/// upgrades. Plain HTTP listeners speak HTTP/1.1 only, as ALB's do.
+async fn serve_connection<S>(app: Arc<App>, port: u16, peer: SocketAddr, io: S, h2: bool)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -81,10 +83,16 @@ where
             Ok::<_, Infallible>(handle(&app, port, peer, req).await)
         }
     });
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    let _ = builder
-        .serve_connection_with_upgrades(TokioIo::new(io), svc)
-        .await;
+    if h2 {
+        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(io), svc)
+            .await;
+    } else {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(io), svc)
+            .with_upgrades()
+            .await;
+    }
 }
 
 fn host_of<B>(req: &Request<B>) -> &str {

@@ -61,13 +61,21 @@ impl std::fmt::Display for UpstreamError {
 
 impl std::error::Error for UpstreamError {}
 
+/// A pooled connection to `addr` that can take a request now. Connections still busy (a
+/// target that answered before reading the whole request body) stay pooled; closed and
+/// expired ones are dropped.
 fn take_idle(addr: SocketAddr) -> Option<Sender> {
     POOL.try_with(|p| {
         let mut p = p.borrow_mut();
         let list = p.idle.get_mut(&addr)?;
-        while let Some(i) = list.pop() {
-            if !i.tx.is_closed() && i.since.elapsed() < IDLE_MAX {
-                return Some(i.tx);
+        let mut i = list.len();
+        while i > 0 {
+            i -= 1;
+            let e = &list[i];
+            if e.tx.is_closed() || e.since.elapsed() >= IDLE_MAX {
+                list.swap_remove(i);
+            } else if e.tx.is_ready() {
+                return Some(list.swap_remove(i).tx);
             }
         }
         None
@@ -134,14 +142,7 @@ pub async fn send(
         let pooled = if upgrade { None } else { take_idle(addr) };
         let reused = pooled.is_some();
         let mut tx = match pooled {
-            Some(mut tx) => {
-                // Normally ready at once; a connection still finishing its last exchange
-                // becomes ready in a moment, a broken one fails here.
-                if tx.ready().await.is_err() {
-                    continue;
-                }
-                tx
-            }
+            Some(tx) => tx,
             None => connect(addr, upgrade).await?,
         };
         match tx.try_send_request(req).await {
@@ -281,6 +282,51 @@ mod tests {
             .collect()
             .await;
         assert_eq!(conns.load(Ordering::SeqCst), 2);
+    }
+
+    /// A request body that sends one chunk and then never ends.
+    struct Stalled(bool);
+
+    impl Body for Stalled {
+        type Data = Bytes;
+        type Error = BoxError;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+            if self.0 {
+                return Poll::Pending;
+            }
+            self.0 = true;
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"x")))))
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_connection_still_sending_its_request_is_not_handed_out() {
+        // The target answers at once without reading the body; the upload never finishes.
+        let (addr, _conns) = target().await;
+        let stalled = Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("host", "t")
+            .body(Stalled(false).boxed_unsync())
+            .unwrap();
+        let r = send(addr, stalled, false).await.unwrap();
+        let _ = r.into_body().collect().await;
+        let next = tokio::time::timeout(Duration::from_secs(5), async {
+            send(addr, get(), false)
+                .await
+                .unwrap()
+                .into_body()
+                .collect()
+                .await
+        })
+        .await;
+        assert!(
+            next.is_ok(),
+            "the next request waited for the stalled upload"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]
