@@ -418,7 +418,7 @@ def ws_backend():
 
 def test_websocket_upgrade_is_spliced_both_ways(elbv2, endpoint, net, ws_backend):
     """A WebSocket handshake through an HTTP listener reaches the target with its Upgrade headers (and
-    X-Forwarded-For), and messages flow both ways, text and binary."""
+    X-Forwarded-For), and messages flow both ways, text and binary; the same over an HTTPS listener (wss)."""
     port, seen_headers = ws_backend
     lb = create_lb(elbv2, net)
     tg = tg_for(elbv2, lb["VpcId"], port)
@@ -434,6 +434,18 @@ def test_websocket_upgrade_is_spliced_both_ways(elbv2, endpoint, net, ws_backend
         assert ws.recv(timeout=5) == b"echo:\x00\x01binary"
     h = seen_headers[-1]
     assert h.get("Upgrade", "").lower() == "websocket" and "127.0.0.1" in h.get("X-Forwarded-For", "")
+    # The same through an HTTPS listener (wss://), TLS terminated by the load balancer.
+    tls_listener = create_listener(
+        elbv2, lb["LoadBalancerArn"], tg["TargetGroupArn"], protocol="HTTPS", Certificates=[{"CertificateArn": CERT_ARN}]
+    )
+    host, sport = address_of(endpoint, tls_listener["ListenerArn"])
+    with websockets.sync.client.connect(
+        f"wss://{host}:{sport}/secure-chat", ssl=insecure_ctx(), server_hostname=lb["DNSName"], open_timeout=5, close_timeout=2
+    ) as ws:
+        assert ws.recv(timeout=5) == "hello from target"
+        ws.send("over tls")
+        assert ws.recv(timeout=5) == "echo:over tls"
+    assert seen_headers[-1].get("X-Forwarded-Proto") == "https"
 
 
 @pytest.fixture
