@@ -171,3 +171,42 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
     };
     Ok(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        parse_serve(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn proxy_threads_and_certificates() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+        let c = parse(&[
+            "--ephemeral",
+            "--proxy-threads",
+            "3",
+            "--certificate",
+            &format!("{arn}=/p/c.pem,/p/k.pem"),
+            &format!("--certificate={arn}2=c2.pem,k2.pem"),
+        ])
+        .unwrap();
+        assert_eq!(c.proxy_threads, 3);
+        assert_eq!(
+            c.certificates.get(arn),
+            Some(&(PathBuf::from("/p/c.pem"), PathBuf::from("/p/k.pem")))
+        );
+        assert_eq!(c.certificates.len(), 2);
+        assert_eq!(parse(&["--ephemeral"]).unwrap().proxy_threads, 0);
+        for bad in [
+            &["--proxy-threads", "0"][..],
+            &["--proxy-threads", "x"],
+            &["--certificate", "arn-without-paths"],
+            &["--certificate", "arn=only-cert.pem"],
+            &["--certificate", "=c.pem,k.pem"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
