@@ -9,6 +9,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
+/// A runtime that may be dropped anywhere (also on an async thread, should its thread fail to
+/// start): it shuts down in the background.
+struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// The worker threads' runtime handles.
 pub struct Workers {
     handles: Vec<Handle>,
@@ -29,33 +41,35 @@ impl Workers {
         let mut handles = Vec::with_capacity(n);
         let mut stop = Vec::with_capacity(n);
         for i in 0..n {
-            let (htx, hrx) = std::sync::mpsc::channel();
+            // Built here, run there: the caller gets the handle without waiting on the thread.
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("proxy worker {i}: cannot build a runtime: {e}");
+                    continue;
+                }
+            };
+            let handle = rt.handle().clone();
+            let rt = OwnedRuntime(Some(rt));
             let (stx, srx) = tokio::sync::oneshot::channel::<()>();
             let spawned = std::thread::Builder::new()
                 .name(format!("localelb-proxy-{i}"))
                 .spawn(move || {
-                    let rt = match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(rt) => rt,
-                        Err(e) => {
-                            tracing::error!("proxy worker {i}: cannot build a runtime: {e}");
-                            return;
-                        }
-                    };
-                    let _ = htx.send(rt.handle().clone());
-                    rt.block_on(async {
-                        let _ = srx.await;
-                    });
+                    if let Some(rt) = &rt.0 {
+                        rt.block_on(async {
+                            let _ = srx.await;
+                        });
+                    }
                 });
-            if let Err(e) = spawned {
-                tracing::error!("proxy worker {i}: cannot start a thread: {e}");
-                continue;
-            }
-            if let Ok(h) = hrx.recv() {
-                handles.push(h);
-                stop.push(stx);
+            match spawned {
+                Ok(_) => {
+                    handles.push(handle);
+                    stop.push(stx);
+                }
+                Err(e) => tracing::error!("proxy worker {i}: cannot start a thread: {e}"),
             }
         }
         if handles.is_empty() {
