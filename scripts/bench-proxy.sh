@@ -12,6 +12,9 @@
 #   BENCH_SECS         seconds per measured wrk run (default 10)
 #   BENCH_CONNS        wrk connections (default 64)
 #   BENCH_THREADS      wrk threads (default 2)
+#   BENCH_ROUNDS       nginx-proxy and localelb measured alternately this many times (default 1);
+#                      each round is printed, the summary uses the median of the rounds
+#   BENCH_LOCALELB_ARGS  extra `localelb serve` flags (e.g. "--proxy-threads 1")
 # Installs nginx and wrk with apt-get when missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/localelb-target}
 SECS=${BENCH_SECS:-10}
 CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-1}
+# shellcheck disable=SC2206
+EXTRA_ARGS=(${BENCH_LOCALELB_ARGS:-})
 
 log() { echo "bench-proxy: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -124,7 +130,7 @@ log "nginx $(nginx -v 2>&1 | sed 's#.*/##'): backend 127.0.0.1:$B, proxy 127.0.0
 # --- localelb: LB + target group (ip 127.0.0.1:B) + HTTP listener -------------------------------
 # Health checks every 30 s x 0.05 = 1.5 s, so the target turns healthy quickly; their load on the
 # backend is negligible.
-"$BIN" serve --listen 127.0.0.1:0 --ephemeral --health-check-time-scale 0.05 >"$WORK/localelb.log" 2>&1 &
+"$BIN" serve --listen 127.0.0.1:0 --ephemeral --health-check-time-scale 0.05 "${EXTRA_ARGS[@]}" >"$WORK/localelb.log" 2>&1 &
 LB_PID=$!
 API=""
 for _ in $(seq 300); do
@@ -188,6 +194,8 @@ to_ms() {
         printf "%.3f", n }'
 }
 declare -A RPS P50 P99 ERRS
+# median of the arguments
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {m = int((NR + 1) / 2); if (NR % 2) print v[m]; else printf "%.3f\n", (v[m] + v[m + 1]) / 2}'; }
 measure() {
     local name=$1 url=$2 out=$WORK/wrk-$1.txt
     log "$name: warm-up 2 s"
@@ -203,12 +211,29 @@ measure() {
 }
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 measure backend-direct "http://127.0.0.1:$B/"
-measure nginx-proxy "http://127.0.0.1:$P/"
-measure localelb "http://$LB_ADDR/"
+declare -a N_RPS N_P50 N_P99 L_RPS L_P50 L_P99
+for r in $(seq "$ROUNDS"); do
+    measure nginx-proxy "http://127.0.0.1:$P/"
+    measure localelb "http://$LB_ADDR/"
+    N_RPS+=("${RPS[nginx-proxy]}"); N_P50+=("${P50[nginx-proxy]}"); N_P99+=("${P99[nginx-proxy]}")
+    L_RPS+=("${RPS[localelb]}"); L_P50+=("${P50[localelb]}"); L_P99+=("${P99[localelb]}")
+    if ((ROUNDS > 1)); then
+        awk -v r="$r" -v n="${RPS[nginx-proxy]}" -v l="${RPS[localelb]}" -v np="${P99[nginx-proxy]}" -v lp="${P99[localelb]}" \
+            -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+            printf "round %d: nginx %s req/s (p99 %s ms), localelb %s req/s (p99 %s ms), ratio %.2f, load %s\n", r, n, np, l, lp, (n > 0 ? l / n : 0), load }'
+    fi
+done
+if ((ROUNDS > 1)); then
+    RPS[nginx-proxy]=$(median "${N_RPS[@]}"); P50[nginx-proxy]=$(median "${N_P50[@]}"); P99[nginx-proxy]=$(median "${N_P99[@]}")
+    RPS[localelb]=$(median "${L_RPS[@]}"); P50[localelb]=$(median "${L_P50[@]}"); P99[localelb]=$(median "${L_P99[@]}")
+fi
 
 # --- report --------------------------------------------------------------------------------------
 echo
-echo "proxy benchmark: wrk -t$THREADS -c$CONNS -d${SECS}s --latency, loopback, $(nproc) cores, load before: $LOAD_BEFORE"
+SUFFIX=""
+((ROUNDS > 1)) && SUFFIX=", medians of $ROUNDS alternating rounds"
+echo "proxy benchmark: wrk -t$THREADS -c$CONNS -d${SECS}s --latency, loopback, $(nproc) cores, load before: $LOAD_BEFORE$SUFFIX"
+[[ ${#EXTRA_ARGS[@]} -gt 0 ]] && echo "localelb serve flags: ${EXTRA_ARGS[*]}"
 echo "backend: nginx return 200 \"ok\\n\" on 127.0.0.1:$B (keepalive); nginx proxy upstream keepalive 64"
 printf '%-16s %12s %10s %10s  %s\n' target "req/s" "p50(ms)" "p99(ms)" errors
 for t in backend-direct nginx-proxy localelb; do

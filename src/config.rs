@@ -41,6 +41,10 @@ pub struct Config {
     /// localelb's API URL as Traefik reaches it, for fixed responses
     /// (`--traefik-responder-url`; default: the API's bound address).
     pub traefik_responder_url: Option<String>,
+    /// Proxy worker threads (`--proxy-threads`); 0 = one per core.
+    pub proxy_threads: usize,
+    /// User-supplied certificates (`--certificate ARN=CERT_PEM,KEY_PEM`): ARN → (cert, key).
+    pub certificates: BTreeMap<String, (PathBuf, PathBuf)>,
 }
 
 /// The data planes.
@@ -114,6 +118,8 @@ impl Default for Config {
             kube_context: None,
             traefik_namespace: "elbv2".into(),
             traefik_responder_url: None,
+            proxy_threads: 0,
+            certificates: BTreeMap::new(),
         }
     }
 }
@@ -161,6 +167,9 @@ OPTIONS:
     --traefik-namespace NS        traefik-kube: namespace of the applied objects (default elbv2)
     --traefik-responder-url URL   localelb's API as Traefik reaches it (fixed responses;
                                   default: the API's bound address)
+    --proxy-threads N             proxy worker threads, each with its own runtime (default: one per core)
+    --certificate ARN=CERT,KEY    serve certificate ARN from PEM files CERT (chain) and KEY (repeatable);
+                                  other ARNs get a self-signed certificate for the load balancer's DNS name
 ";
 
 /// Parses `serve` flags (after the subcommand).
@@ -249,6 +258,26 @@ pub fn parse_serve(args: &[String]) -> Result<Config, String> {
                         .to_string(),
                 )
             }
+            "--proxy-threads" => {
+                let v = val("--proxy-threads")?;
+                c.proxy_threads = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or(format!("bad --proxy-threads {v} (1..1024)"))?;
+            }
+            "--certificate" => {
+                let v = val("--certificate")?;
+                let bad = || format!("--certificate wants ARN=CERT_PEM_PATH,KEY_PEM_PATH, got {v}");
+                // The ARN itself holds no '=' (ARNs use ':' and '/').
+                let (arn, paths) = v.split_once('=').ok_or_else(bad)?;
+                let (cert, key) = paths.split_once(',').ok_or_else(bad)?;
+                if arn.is_empty() || cert.is_empty() || key.is_empty() {
+                    return Err(bad());
+                }
+                c.certificates
+                    .insert(arn.to_string(), (PathBuf::from(cert), PathBuf::from(key)));
+            }
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }
@@ -321,5 +350,39 @@ mod tests {
             parse_serve(&args(&["--ephemeral"])).unwrap().dataplane,
             DataPlaneKind::Native
         );
+    }
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        parse_serve(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn proxy_threads_and_certificates() {
+        let arn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
+        let c = parse(&[
+            "--ephemeral",
+            "--proxy-threads",
+            "3",
+            "--certificate",
+            &format!("{arn}=/p/c.pem,/p/k.pem"),
+            &format!("--certificate={arn}2=c2.pem,k2.pem"),
+        ])
+        .unwrap();
+        assert_eq!(c.proxy_threads, 3);
+        assert_eq!(
+            c.certificates.get(arn),
+            Some(&(PathBuf::from("/p/c.pem"), PathBuf::from("/p/k.pem")))
+        );
+        assert_eq!(c.certificates.len(), 2);
+        assert_eq!(parse(&["--ephemeral"]).unwrap().proxy_threads, 0);
+        for bad in [
+            &["--proxy-threads", "0"][..],
+            &["--proxy-threads", "x"],
+            &["--certificate", "arn-without-paths"],
+            &["--certificate", "arn=only-cert.pem"],
+            &["--certificate", "=c.pem,k.pem"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

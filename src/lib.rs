@@ -56,6 +56,9 @@ impl App {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Certificates are read before anything is served: a bad file stops the start.
+        let dataplane =
+            dataplane::listeners::DataPlane::new(config.proxy_threads, &config.certificates)?;
         let (writer, published) = writer::Writer::start(store, world);
         let traefik = config
             .dataplane
@@ -66,7 +69,7 @@ impl App {
             writer,
             published,
             health: Arc::new(health::HealthTable::default()),
-            dataplane: dataplane::listeners::DataPlane::new(),
+            dataplane,
             api_addr,
             traefik: traefik.clone(),
         });

@@ -76,8 +76,16 @@ def _binary() -> Path:
 class LocalElb:
     """One `localelb serve` process on 127.0.0.1:<free port>."""
 
-    def __init__(self, binary: Path, log_path: Path, data_dir: Path | None = None, s3_dir: Path | None = None):
+    def __init__(
+        self,
+        binary: Path,
+        log_path: Path,
+        data_dir: Path | None = None,
+        s3_dir: Path | None = None,
+        extra_args: tuple = (),
+    ):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.log_path = log_path
         self.data_dir = data_dir
         self.s3_dir = s3_dir
@@ -90,7 +98,7 @@ class LocalElb:
         a += ["--health-check-time-scale", "0.01"]
         if self.s3_dir:
             a += ["--s3-dir", str(self.s3_dir)]
-        return a
+        return a + self.extra_args
 
     def start(self) -> "LocalElb":
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALELB_")}
@@ -267,11 +275,11 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def server_factory(localelb_bin, tmp_path):
-    """Starts extra servers: `start(data_dir=None)` → LocalElb. All are stopped after the test."""
+    """Starts extra servers: `start(data_dir=None, extra_args=())` → LocalElb. All are stopped after the test."""
     started: list[LocalElb] = []
 
-    def start(data_dir: Path | None = None) -> LocalElb:
-        s = LocalElb(localelb_bin, tmp_path / f"extra-{len(started)}.log", data_dir=data_dir)
+    def start(data_dir: Path | None = None, extra_args: tuple = ()) -> LocalElb:
+        s = LocalElb(localelb_bin, tmp_path / f"extra-{len(started)}.log", data_dir=data_dir, extra_args=extra_args)
         started.append(s)
         return s.start()
 

@@ -1,6 +1,7 @@
 //! The native data plane: routing snapshots built from the committed state, listener sockets,
 //! and the HTTP proxy that serves them.
 
+pub mod accept;
 pub mod listeners;
 pub mod metrics;
 pub mod proxy;
@@ -10,6 +11,9 @@ pub mod snapshot;
 pub mod sticky;
 pub mod stream;
 pub mod tls;
+pub mod udp;
+pub mod upstream;
+pub mod workers;
 
 /// Whether a successful call of `op` can change what the data plane serves (so the answer waits
 /// for the new routing table). Creating a target group, tags or trust stores cannot.

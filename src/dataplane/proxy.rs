@@ -10,28 +10,16 @@ use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, HOST, LOCATION};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// The error type of proxied bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Bodies in both directions, streamed.
 pub type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
-/// The pooled keep-alive client to targets.
-pub type Client = hyper_util::client::legacy::Client<HttpConnector, ProxyBody>;
-
-/// A keep-alive client with a pool per target.
-pub fn client() -> Client {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
-    hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .build(http)
-}
 
 fn full(body: impl Into<Bytes>) -> ProxyBody {
     Full::new(body.into())
@@ -54,63 +42,66 @@ pub fn error_page(status: StatusCode) -> Response<ProxyBody> {
     r
 }
 
-/// Accepts connections on a listener socket until the task is aborted.
+/// Accepts connections on one worker's share of a listener socket until the task is aborted
+/// or the socket is closed. TLS (HTTPS) is terminated with the port's current acceptor.
 pub async fn serve(
     app: Arc<App>,
-    listener: tokio::net::TcpListener,
+    listener: std::net::TcpListener,
     port: u16,
     tls: Arc<arc_swap::ArcSwapOption<tokio_rustls::TlsAcceptor>>,
 ) {
-    loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let acceptor = tls.load_full();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let app = app.clone();
-                async move {
-                    Ok::<_, Infallible>(
-                        handle(
-                            &app,
-                            port,
-                            peer,
-                            req.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync()),
-                        )
-                        .await,
-                    )
-                }
-            });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            match acceptor {
-                None => {
-                    let _ = builder
-                        .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-                        .await;
-                }
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    while let Some((stream, peer)) = super::accept::next(&listener).await {
+        let (conn_app, tls) = (app.clone(), tls.clone());
+        super::accept::dispatch(&app.dataplane.workers, stream, move |stream| async move {
+            let _ = stream.set_nodelay(true);
+            match tls.load_full() {
+                None => serve_connection(conn_app, port, peer, stream, false).await,
                 Some(acceptor) => {
                     let handshake =
                         tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
-                    let Ok(Ok(tls)) = handshake.await else {
-                        return;
-                    };
-                    let _ = builder
-                        .serve_connection_with_upgrades(TokioIo::new(tls), svc)
-                        .await;
+                    if let Ok(Ok(tls)) = handshake.await {
+                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                        serve_connection(conn_app, port, peer, tls, h2).await;
+                    }
                 }
             }
         });
     }
 }
 
-fn host_of<B>(req: &Request<B>) -> String {
+/// Serves one accepted connection: HTTP/2 when TLS negotiated it (ALPN), else HTTP/1.1 with
+/// upgrades. Plain HTTP listeners speak HTTP/1.1 only, as ALB's do.
+async fn serve_connection<S>(app: Arc<App>, port: u16, peer: SocketAddr, io: S, h2: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let app = app.clone();
+        async move {
+            let req = req.map(|b| b.map_err(|e| Box::new(e) as BoxError).boxed_unsync());
+            Ok::<_, Infallible>(handle(&app, port, peer, req).await)
+        }
+    });
+    if h2 {
+        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(io), svc)
+            .await;
+    } else {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(io), svc)
+            .with_upgrades()
+            .await;
+    }
+}
+
+fn host_of<B>(req: &Request<B>) -> &str {
     req.headers()
         .get(HOST)
         .and_then(|h| h.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
         .unwrap_or_default()
 }
 
@@ -198,19 +189,21 @@ pub async fn route(
             let started = std::time::Instant::now();
             let bytes_in = content_length(req.headers());
             let app_stuck = app_cookie_stuck(&tg, t, &hints, now);
-            let resp = forward(app, addr, listener, proto, peer, req).await;
+            let resp = forward(addr, listener, proto, peer, req).await;
             let target = &tg.targets[t];
             app.dataplane.metrics.record(
                 super::metrics::Labels {
-                    load_balancer: listener.lb_name.clone(),
-                    listener: listener.arn.clone(),
-                    target_group: tg.arn.clone(),
-                    target: target.addr.to_string(),
+                    load_balancer: &listener.lb_name,
+                    listener: &listener.arn,
+                    target_group: &tg.arn,
+                    target: target.addr,
                 },
-                resp.status().as_u16(),
-                bytes_in,
-                content_length(resp.headers()),
-                started.elapsed().as_secs_f64(),
+                super::metrics::Sample {
+                    status: resp.status().as_u16(),
+                    bytes_in,
+                    bytes_out: content_length(resp.headers()),
+                    latency_s: started.elapsed().as_secs_f64(),
+                },
             );
             let mut resp = resp;
             if let Some(d) = stickiness_s {
@@ -410,33 +403,39 @@ pub fn choose_target_at(
     Some((tg, t))
 }
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [hyper::header::HeaderName; 7] = [
+    hyper::header::CONNECTION,
+    hyper::header::HeaderName::from_static("keep-alive"),
+    hyper::header::HeaderName::from_static("proxy-connection"),
+    hyper::header::TE,
+    hyper::header::TRAILER,
+    hyper::header::TRANSFER_ENCODING,
+    hyper::header::UPGRADE,
 ];
 
+/// Whether an HTTP/1.1 request asks to switch protocols (WebSocket and the like): its Upgrade
+/// and Connection headers are then forwarded and the two upgraded connections spliced.
+fn is_upgrade<B>(req: &Request<B>) -> bool {
+    req.version() == hyper::Version::HTTP_11
+        && req.headers().contains_key(hyper::header::UPGRADE)
+        && req
+            .headers()
+            .get_all(hyper::header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
 async fn forward(
-    app: &Arc<App>,
     addr: SocketAddr,
     listener: &ListenerRoute,
     proto: &'static str,
     peer: SocketAddr,
-    req: Request<ProxyBody>,
+    mut req: Request<ProxyBody>,
 ) -> Response<ProxyBody> {
+    let upgrade = is_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
-    let pq = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/".into());
-    let Ok(uri) = format!("http://{addr}{pq}").parse() else {
-        return error_page(StatusCode::BAD_REQUEST);
-    };
     // HTTP/2 clients carry the host in :authority; targets get it as Host.
     if !parts.headers.contains_key(HOST) {
         if let Some(a) = parts
@@ -447,57 +446,118 @@ async fn forward(
             parts.headers.insert(HOST, a);
         }
     }
-    parts.uri = uri;
+    if !parts.headers.contains_key(HOST) {
+        // An HTTP/1.0 request without Host: name the target, as a client would.
+        if let Ok(v) = HeaderValue::from_str(&addr.to_string()) {
+            parts.headers.insert(HOST, v);
+        }
+    }
+    // Targets get the origin form (path and query) on their own connection.
+    let pq = std::mem::take(&mut parts.uri)
+        .into_parts()
+        .path_and_query
+        .unwrap_or_else(|| hyper::http::uri::PathAndQuery::from_static("/"));
+    parts.uri = hyper::Uri::from(pq);
     parts.version = hyper::Version::HTTP_11;
-    for h in HOP_BY_HOP {
-        parts.headers.remove(*h);
+    let upgrade_headers = upgrade.as_ref().map(|_| {
+        (
+            parts.headers.get(hyper::header::UPGRADE).cloned(),
+            HeaderValue::from_static("upgrade"),
+        )
+    });
+    for h in &HOP_BY_HOP {
+        parts.headers.remove(h);
     }
-    let client = if listener.xff_client_port {
-        peer.to_string()
-    } else {
-        peer.ip().to_string()
-    };
-    let prev = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let xff = match (listener.xff, prev) {
-        (XffMode::Remove, _) => None,
-        (XffMode::Preserve, Some(prev)) => Some(prev),
-        (XffMode::Append, Some(prev)) => Some(format!("{prev}, {client}")),
-        (_, None) => Some(client),
-    };
-    parts.headers.remove("x-forwarded-for");
-    if let Some(v) = xff.and_then(|x| HeaderValue::from_str(&x).ok()) {
-        parts.headers.insert("x-forwarded-for", v);
+    if let Some((Some(up), conn)) = upgrade_headers {
+        parts.headers.insert(hyper::header::UPGRADE, up);
+        parts.headers.insert(hyper::header::CONNECTION, conn);
     }
-    parts
-        .headers
-        .insert("x-forwarded-proto", HeaderValue::from_static(proto));
-    parts
-        .headers
-        .insert("x-forwarded-port", HeaderValue::from(listener.port));
+    set_forwarded(&mut parts.headers, listener, proto, peer);
     let upstream = Request::from_parts(parts, body);
+    let upgrading = upgrade.is_some();
     match tokio::time::timeout(
         listener.idle_timeout,
-        app.dataplane.client.request(upstream),
+        super::upstream::send(addr, upstream, upgrading),
     )
     .await
     {
         Err(_) => error_page(StatusCode::GATEWAY_TIMEOUT),
         Ok(Err(_)) => error_page(StatusCode::BAD_GATEWAY),
-        Ok(Ok(resp)) => {
-            let (mut parts, body) = resp.into_parts();
-            for h in HOP_BY_HOP {
-                parts.headers.remove(*h);
+        Ok(Ok(mut resp)) => {
+            let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+            if let (true, Some(client_side)) = (switching, upgrade) {
+                let target_side = hyper::upgrade::on(&mut resp);
+                tokio::spawn(splice(client_side, target_side));
             }
-            Response::from_parts(
-                parts,
-                body.map_err(|e| Box::new(e) as BoxError).boxed_unsync(),
-            )
+            if !switching {
+                for h in &HOP_BY_HOP {
+                    resp.headers_mut().remove(h);
+                }
+            }
+            resp
         }
     }
+}
+
+/// Copies bytes both ways between the client's and the target's upgraded connections.
+async fn splice(client: hyper::upgrade::OnUpgrade, target: hyper::upgrade::OnUpgrade) {
+    let (Ok(client), Ok(target)) = tokio::join!(client, target) else {
+        return;
+    };
+    let mut client = TokioIo::new(client);
+    let mut target = TokioIo::new(target);
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut target).await;
+}
+
+/// X-Forwarded-For (by the load balancer's mode), -Proto and -Port.
+fn set_forwarded(
+    headers: &mut hyper::HeaderMap,
+    listener: &ListenerRoute,
+    proto: &'static str,
+    peer: SocketAddr,
+) {
+    use std::fmt::Write as _;
+    const XFF: hyper::header::HeaderName =
+        hyper::header::HeaderName::from_static("x-forwarded-for");
+    let mut value = String::new();
+    match (
+        listener.xff,
+        headers.get(&XFF).and_then(|v| v.to_str().ok()),
+    ) {
+        (XffMode::Remove, _) => {}
+        (XffMode::Preserve, Some(prev)) => value.push_str(prev),
+        (XffMode::Append, Some(prev)) => {
+            value.push_str(prev);
+            value.push_str(", ");
+        }
+        (_, None) => {}
+    }
+    let add_client = match listener.xff {
+        XffMode::Remove => false,
+        XffMode::Preserve => value.is_empty(),
+        XffMode::Append => true,
+    };
+    if add_client {
+        let _ = if listener.xff_client_port {
+            write!(value, "{peer}")
+        } else {
+            write!(value, "{}", peer.ip())
+        };
+    }
+    headers.remove(&XFF);
+    if !value.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(XFF, v);
+        }
+    }
+    headers.insert(
+        hyper::header::HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static(proto),
+    );
+    headers.insert(
+        hyper::header::HeaderName::from_static("x-forwarded-port"),
+        HeaderValue::from(listener.port),
+    );
 }
 
 /// Builds ALB's redirect `Location` from the template and the request.
