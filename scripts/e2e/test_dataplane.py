@@ -397,6 +397,26 @@ def test_forward_preserves_request_and_adds_forwarded_headers(elbv2, endpoint, n
     assert seen.headers.get("X-Forwarded-Port") == str(s.port)
 
 
+def test_amzn_trace_id_is_added_or_extended(elbv2, endpoint, net, backends):
+    """ALB request tracing: a Root is added when absent; a request with a Root gets a Self in front, kept fields stay."""
+    import re
+
+    (b0,) = backends(1)
+    s = Stack(elbv2, endpoint, net, [b0])
+    s.healthy()
+    assert s.get("/").status == 200
+    root = "Root=1-67891233-abcdef012345678912345678"
+    assert s.get("/", headers={"X-Amzn-Trace-Id": f"{root};CalledFrom=app"}).status == 200
+    assert s.get("/", headers={"X-Amzn-Trace-Id": f"Self=1-00000000-000000000000000000000000;{root}"}).status == 200
+    first, second, third = (seen.headers.get("X-Amzn-Trace-Id") for seen in b0.seen())
+    trace = r"1-[0-9a-f]{8}-[0-9a-f]{24}"
+    assert re.fullmatch(f"Root={trace}", first), first
+    m = re.fullmatch(f"Self=({trace});{root};CalledFrom=app", second)
+    assert m, second
+    m3 = re.fullmatch(f"Self=({trace});{root}", third)
+    assert m3 and m3.group(1) != "1-00000000-000000000000000000000000", third
+
+
 def test_no_registered_targets_is_503(elbv2, endpoint, net):
     """Forwarding to a target group without registered targets answers 503."""
     lb = create_lb(elbv2, net)

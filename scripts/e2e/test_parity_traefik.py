@@ -70,6 +70,8 @@ KNOWN_DIFFERENCES = {
     "(pinning itself: test_target_group_stickiness_pins_without_the_cors_cookie)",
     "test_xff_processing_modes": "X-Forwarded-For preserve/remove modes and the client port are not expressible in "
     "the dynamic configuration (Traefik appends, as in append mode)",
+    "test_amzn_trace_id_is_added_or_extended": "Traefik does not add or extend X-Amzn-Trace-Id (ALB request "
+    "tracing)",
     "test_idle_timeout_gives_504": "the idle timeout is a serversTransport/entryPoint setting, not rendered per load "
     "balancer",
 }

@@ -11,6 +11,7 @@ pub mod snapshot;
 pub mod sticky;
 pub mod stream;
 pub mod tls;
+pub mod trace_id;
 pub mod udp;
 pub mod upstream;
 pub mod workers;

@@ -509,7 +509,7 @@ async fn splice(client: hyper::upgrade::OnUpgrade, target: hyper::upgrade::OnUpg
     let _ = tokio::io::copy_bidirectional(&mut client, &mut target).await;
 }
 
-/// X-Forwarded-For (by the load balancer's mode), -Proto and -Port.
+/// X-Forwarded-For (by the load balancer's mode), -Proto, -Port and X-Amzn-Trace-Id.
 fn set_forwarded(
     headers: &mut hyper::HeaderMap,
     listener: &ListenerRoute,
@@ -558,6 +558,7 @@ fn set_forwarded(
         hyper::header::HeaderName::from_static("x-forwarded-port"),
         HeaderValue::from(listener.port),
     );
+    super::trace_id::apply(headers);
 }
 
 /// Builds ALB's redirect `Location` from the template and the request.

@@ -400,9 +400,9 @@ impl Routing {
     /// host, else the oldest load balancer listening there.
     pub fn listener_for(&self, port: u16, host: &str) -> Option<&Arc<ListenerRoute>> {
         let list = self.ports.get(&port)?;
-        let host = rule_match::strip_port(host).to_ascii_lowercase();
+        let host = rule_match::strip_port(host);
         list.iter()
-            .find(|l| l.dns_name == host)
+            .find(|l| l.dns_name.eq_ignore_ascii_case(host))
             .or_else(|| list.first())
     }
 }
