@@ -196,8 +196,8 @@ def tg_for(elbv2, vpc_id, *targets) -> dict:
         port=80,
         TargetType="ip",
         HealthCheckPath=HC_PATH,
-        HealthCheckIntervalSeconds=5,
-        HealthCheckTimeoutSeconds=2,
+        HealthCheckIntervalSeconds=10,
+        HealthCheckTimeoutSeconds=8,
         HealthyThresholdCount=2,
         UnhealthyThresholdCount=2,
     )
