@@ -15,6 +15,8 @@
 #   BENCH_ROUNDS       nginx-proxy and localelb measured alternately this many times (default 1);
 #                      each round is printed, the summary uses the median of the rounds
 #   BENCH_LOCALELB_ARGS  extra `localelb serve` flags (e.g. "--proxy-threads 1")
+#   BENCH_NGINX_LAYOUT separate (default: backend and proxy are two nginx instances) or shared
+#                      (one nginx serves both, its workers proxying to themselves)
 # Installs nginx and wrk with apt-get when missing (needs root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +47,7 @@ cleanup() {
     stop_pid "$WRK_PID"
     stop_pid "$LB_PID"
     stop_pid "$NGINX_PID"   # nginx master; SIGTERM makes it stop its workers
+    if [[ -n ${NGINX_PROXY_PID:-} ]]; then stop_pid "$NGINX_PROXY_PID"; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -82,50 +85,70 @@ wait_http() {
     return 1
 }
 
-# --- nginx: backend (B) + reverse proxy (P), one process ----------------------------------------
+# --- nginx: backend (B) and reverse proxy (P) ---------------------------------------------------
+# Separate nginx instances by default, so the nginx proxy, like localelb, is its own process in
+# front of the backend's; BENCH_NGINX_LAYOUT=shared serves both from one nginx (its workers then
+# proxy to themselves without a context switch, which no separate proxy can match).
 B=$(free_port)
 P=$(free_port)
 while [[ $P == "$B" ]]; do P=$(free_port); done
-mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
-cat >"$WORK/nginx/nginx.conf" <<EOF
+nginx_conf() { # nginx_conf DIR SERVER_BLOCKS...
+    local dir=$1
+    shift
+    mkdir -p "$dir/logs" "$dir/tmp"
+    cat >"$dir/nginx.conf" <<EOF
 user root;
 worker_processes 2;
 daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
 events { worker_connections 4096; }
 http {
     access_log off;
-    client_body_temp_path $WORK/nginx/tmp/body;
-    proxy_temp_path $WORK/nginx/tmp/proxy;
-    fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
-    scgi_temp_path $WORK/nginx/tmp/scgi;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
     keepalive_timeout 65;
     keepalive_requests 1000000;
-    upstream backend_upstream {
+$*
+}
+EOF
+}
+BACKEND_BLOCK="    server {
+        listen 127.0.0.1:$B;
+        location / { default_type text/plain; return 200 \"ok\\n\"; }
+    }"
+PROXY_BLOCK="    upstream backend_upstream {
         server 127.0.0.1:$B;
         keepalive 64;
-    }
-    server {
-        listen 127.0.0.1:$B;
-        location / { default_type text/plain; return 200 "ok\n"; }
     }
     server {
         listen 127.0.0.1:$P;
         location / {
             proxy_pass http://backend_upstream;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
         }
-    }
-}
-EOF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/logs/stdout.log" 2>&1 &
-NGINX_PID=$!
-wait_http "http://127.0.0.1:$B/" || { cat "$WORK/nginx/logs/"* >&2; die "nginx backend did not start"; }
-wait_http "http://127.0.0.1:$P/" || { cat "$WORK/nginx/logs/"* >&2; die "nginx proxy did not start"; }
-log "nginx $(nginx -v 2>&1 | sed 's#.*/##'): backend 127.0.0.1:$B, proxy 127.0.0.1:$P"
+    }"
+NGINX_LAYOUT=${BENCH_NGINX_LAYOUT:-separate}
+NGINX_PROXY_PID=
+if [[ $NGINX_LAYOUT == shared ]]; then
+    nginx_conf "$WORK/nginx" "$BACKEND_BLOCK" "$PROXY_BLOCK"
+    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/logs/stdout.log" 2>&1 &
+    NGINX_PID=$!
+else
+    nginx_conf "$WORK/nginx" "$BACKEND_BLOCK"
+    nginx_conf "$WORK/nginx-proxy" "$PROXY_BLOCK"
+    nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/logs/stdout.log" 2>&1 &
+    NGINX_PID=$!
+    nginx -p "$WORK/nginx-proxy" -c "$WORK/nginx-proxy/nginx.conf" >"$WORK/nginx-proxy/logs/stdout.log" 2>&1 &
+    NGINX_PROXY_PID=$!
+fi
+wait_http "http://127.0.0.1:$B/" || { cat "$WORK"/nginx*/logs/* >&2; die "nginx backend did not start"; }
+wait_http "http://127.0.0.1:$P/" || { cat "$WORK"/nginx*/logs/* >&2; die "nginx proxy did not start"; }
+log "nginx $(nginx -v 2>&1 | sed 's#.*/##') ($NGINX_LAYOUT): backend 127.0.0.1:$B, proxy 127.0.0.1:$P"
 
 # --- localelb: LB + target group (ip 127.0.0.1:B) + HTTP listener -------------------------------
 # Health checks every 30 s x 0.05 = 1.5 s, so the target turns healthy quickly; their load on the
@@ -234,7 +257,7 @@ SUFFIX=""
 ((ROUNDS > 1)) && SUFFIX=", medians of $ROUNDS alternating rounds"
 echo "proxy benchmark: wrk -t$THREADS -c$CONNS -d${SECS}s --latency, loopback, $(nproc) cores, load before: $LOAD_BEFORE$SUFFIX"
 [[ ${#EXTRA_ARGS[@]} -gt 0 ]] && echo "localelb serve flags: ${EXTRA_ARGS[*]}"
-echo "backend: nginx return 200 \"ok\\n\" on 127.0.0.1:$B (keepalive); nginx proxy upstream keepalive 64"
+echo "backend: nginx return 200 \"ok\\n\" on 127.0.0.1:$B (keepalive); nginx proxy upstream keepalive 64; nginx layout: $NGINX_LAYOUT"
 printf '%-16s %12s %10s %10s  %s\n' target "req/s" "p50(ms)" "p99(ms)" errors
 for t in backend-direct nginx-proxy localelb; do
     printf '%-16s %12s %10s %10s  %s\n' "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}" "${ERRS[$t]}"
