@@ -29,8 +29,9 @@
 //! healthy ALB fails open, so every unhealthy/initial target is published serving; draining →
 //! `serving, terminating` (Traefik's "fenced": no new picks, sticky clients stay).
 
-use crate::file_provider::{respond_path, REDIRECT_REGEX, RESPONDER_SERVICE};
+use crate::file_provider::{respond_path, RESPONDER_SERVICE};
 use crate::matchers;
+use crate::middlewares;
 use crate::model::{
     forward_targets, short_id, Listener, LoadBalancer, Options, Rendered, Rule, State, Target,
     TargetGroup, TargetState, Warning,
@@ -300,7 +301,14 @@ fn http_route(l: &Listener, r: &Rule, out: &mut Out) -> Option<Value> {
     let rule = matcher.rule?;
     let id = dns_id(&r.arn);
     let mut middlewares: Vec<String> = Vec::new();
-    transforms(r, &id, &mut middlewares, out);
+    let (mws, notes) = middlewares::transforms(r, &id);
+    for (name, spec) in mws {
+        out.insert_crd("Middleware", &name, Some(&r.arn), spec);
+        middlewares.push(name);
+    }
+    for (feature, message) in notes {
+        out.warn(&r.arn, feature, message);
+    }
     let unsupported: Vec<String> = r
         .non_terminal_actions()
         .filter_map(|a| a.type_.clone())
@@ -319,7 +327,10 @@ fn http_route(l: &Listener, r: &Rule, out: &mut Out) -> Option<Value> {
             Some(a) if a.type_.as_deref() == Some("redirect") => {
                 let cfg = a.redirect_config.clone().unwrap_or_default();
                 let name = format!("redirect-{id}");
-                let spec = redirect(&cfg, l, &r.arn, out);
+                let (spec, notes) = middlewares::redirect(&cfg, l);
+                for (feature, message) in notes {
+                    out.warn(&r.arn, feature, message);
+                }
                 out.insert_crd("Middleware", &name, Some(&r.arn), spec);
                 middlewares.push(name);
                 json!({"name": "noop@internal", "kind": "TraefikService"})
@@ -744,141 +755,6 @@ fn forward(a: &m::Action, id: &str, rule_arn: &str, out: &mut Out) -> Value {
         json!({ "weighted": weighted }),
     );
     json!({"name": name, "kind": "TraefikService"})
-}
-
-/// ALB's redirect templates → `redirectRegex` over Traefik's `scheme://host[:port]/path[?query]`
-/// ([`REDIRECT_REGEX`]: `${2}` host, `${3}` path without its slash, `${4}` `?query`, `${5}` query).
-fn redirect(cfg: &m::RedirectActionConfig, l: &Listener, rule_arn: &str, out: &mut Out) -> Value {
-    let proto = if l.protocol == "HTTPS" {
-        "https"
-    } else {
-        "http"
-    };
-    let port = l.port.to_string();
-    let sub = |t: &str| {
-        t.replace('$', "$$")
-            .replace("#{protocol}", proto)
-            .replace("#{host}", "${2}")
-            .replace("#{port}", &port)
-            .replace("#{path}", "${3}")
-            .replace("#{query}", "${5}")
-    };
-    let scheme = sub(cfg.protocol.as_deref().unwrap_or("#{protocol}")).to_ascii_lowercase();
-    let host = sub(cfg.host.as_deref().unwrap_or("#{host}"));
-    let p = sub(cfg.port.as_deref().unwrap_or("#{port}"));
-    let path = sub(cfg.path.as_deref().unwrap_or("/#{path}"));
-    let query = cfg.query.as_deref().unwrap_or("#{query}");
-    let default_port = (scheme == "http" && p == "80") || (scheme == "https" && p == "443");
-    let mut rep = format!("{scheme}://{host}");
-    if !default_port {
-        rep.push(':');
-        rep.push_str(&p);
-    }
-    rep.push_str(&path);
-    if query == "#{query}" {
-        rep.push_str("${4}");
-    } else if !query.is_empty() {
-        if query.contains("#{query}") {
-            out.warn(
-                rule_arn,
-                "redirect.query",
-                "a query template around #{query} keeps its literal part when the request has no query",
-            );
-        }
-        rep.push('?');
-        rep.push_str(&sub(query));
-    }
-    let permanent = cfg.status_code.as_deref() != Some("HTTP_302");
-    out.warn(
-        rule_arn,
-        "redirect.status_code",
-        if permanent {
-            "Traefik answers 301 to GET only; other methods (HEAD too) get 308"
-        } else {
-            "Traefik answers 302 to GET only; other methods (HEAD too) get 307"
-        },
-    );
-    json!({"redirectRegex": {"regex": REDIRECT_REGEX, "replacement": rep, "permanent": permanent}})
-}
-
-/// ALB rewrite replacements use `$1`; Go's need `${1}`.
-fn go_replacement(s: &str) -> String {
-    let mut out = String::new();
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '$' && it.peek().is_some_and(char::is_ascii_digit) {
-            let mut n = String::new();
-            while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
-                n.push(d);
-                it.next();
-            }
-            out.push_str(&format!("${{{n}}}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn transforms(r: &Rule, id: &str, middlewares: &mut Vec<String>, out: &mut Out) {
-    for t in &r.transforms {
-        match t.type_.as_deref() {
-            Some("url-rewrite") => {
-                let rewrites = t
-                    .url_rewrite_config
-                    .as_ref()
-                    .and_then(|c| c.rewrites.clone())
-                    .unwrap_or_default();
-                for (i, rw) in rewrites.iter().enumerate() {
-                    let name = format!("rewrite-{id}-{i}");
-                    let spec = json!({"replacePathRegex": {
-                        "regex": rw.regex.clone().unwrap_or_default(),
-                        "replacement": go_replacement(rw.replace.as_deref().unwrap_or("")),
-                    }});
-                    out.insert_crd("Middleware", &name, Some(&r.arn), spec);
-                    middlewares.push(name);
-                }
-                out.warn(
-                    &r.arn,
-                    "transform.url-rewrite",
-                    "rendered as replacePathRegex: rewrites the path only (the query string is kept)",
-                );
-            }
-            Some("host-header-rewrite") => {
-                let rewrites = t
-                    .host_header_rewrite_config
-                    .as_ref()
-                    .and_then(|c| c.rewrites.clone())
-                    .unwrap_or_default();
-                let constant = match rewrites.as_slice() {
-                    [rw] if matches!(rw.regex.as_deref(), Some(".*" | "^.*$" | "^(.*)$"))
-                        && !rw.replace.as_deref().unwrap_or("").contains('$') =>
-                    {
-                        rw.replace.clone()
-                    }
-                    _ => None,
-                };
-                match constant {
-                    Some(host) => {
-                        let name = format!("host-{id}");
-                        let spec = json!({"headers": {"customRequestHeaders": {"Host": host}}});
-                        out.insert_crd("Middleware", &name, Some(&r.arn), spec);
-                        middlewares.push(name);
-                    }
-                    None => out.warn(
-                        &r.arn,
-                        "transform.host-header-rewrite",
-                        "only a constant host (regex .*) is expressible (headers middleware); not rendered",
-                    ),
-                }
-            }
-            other => out.warn(
-                &r.arn,
-                "transform",
-                format!("transform {other:?} is not expressible; not rendered"),
-            ),
-        }
-    }
 }
 
 fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {

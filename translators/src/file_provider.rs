@@ -13,6 +13,7 @@
 //! (Traefik then answers 503 as ALB does).
 
 use crate::matchers;
+use crate::middlewares;
 use crate::model::{
     forward_targets, generation_marker, short_id, Listener, LoadBalancer, Options, Rendered, Rule,
     State, TargetGroup, Warning,
@@ -237,7 +238,14 @@ fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {
     };
     let id = short_id(&r.arn).to_string();
     let mut middlewares: Vec<Value> = Vec::new();
-    transforms(r, &id, &mut middlewares, out);
+    let (mws, notes) = middlewares::transforms(r, &id);
+    for (name, spec) in mws {
+        out.middlewares.insert(name.clone(), spec);
+        middlewares.push(Value::String(name));
+    }
+    for (feature, message) in notes {
+        out.warn(&r.arn, feature, message);
+    }
     let service: String;
     let unsupported: Vec<String> = r
         .non_terminal_actions()
@@ -267,7 +275,10 @@ fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {
             Some(a) if a.type_.as_deref() == Some("redirect") => {
                 let cfg = a.redirect_config.clone().unwrap_or_default();
                 let name = format!("redirect-{id}");
-                let mw = redirect(&cfg, l, &r.arn, out);
+                let (mw, notes) = middlewares::redirect(&cfg, l);
+                for (feature, message) in notes {
+                    out.warn(&r.arn, feature, message);
+                }
                 out.middlewares.insert(name.clone(), mw);
                 middlewares.push(Value::String(name));
                 service = "noop@internal".into();
@@ -331,148 +342,6 @@ fn forward(a: &m::Action, id: &str, out: &mut Out) -> String {
     out.http_services
         .insert(name.clone(), json!({ "weighted": weighted }));
     name
-}
-
-/// ALB's `Order`-free redirect templates → a `redirectRegex` over Traefik's
-/// `scheme://host[:port]/path[?query]`: `${1}` scheme, `${2}` host, `${3}` path without its
-/// leading slash, `${4}` `?query` (or nothing), `${5}` the query alone.
-pub const REDIRECT_REGEX: &str = r"^(https?)://([^/:]+)(?::[0-9]+)?/([^?]*)(\?(.*))?$";
-
-fn redirect(cfg: &m::RedirectActionConfig, l: &Listener, rule_arn: &str, out: &mut Out) -> Value {
-    let proto = if matches!(l.protocol.as_str(), "HTTPS" | "TLS") {
-        "https"
-    } else {
-        "http"
-    };
-    let port = l.port.to_string();
-    let sub = |t: &str| {
-        t.replace('$', "$$")
-            .replace("#{protocol}", proto)
-            .replace("#{host}", "${2}")
-            .replace("#{port}", &port)
-            .replace("#{path}", "${3}")
-            .replace("#{query}", "${5}")
-    };
-    let scheme = sub(cfg.protocol.as_deref().unwrap_or("#{protocol}")).to_ascii_lowercase();
-    let host = sub(cfg.host.as_deref().unwrap_or("#{host}"));
-    let p = sub(cfg.port.as_deref().unwrap_or("#{port}"));
-    let path = sub(cfg.path.as_deref().unwrap_or("/#{path}"));
-    let query_t = cfg.query.as_deref().unwrap_or("#{query}");
-    let default_port = (scheme == "http" && p == "80") || (scheme == "https" && p == "443");
-    let mut rep = format!("{scheme}://{host}");
-    if !default_port {
-        rep.push(':');
-        rep.push_str(&p);
-    }
-    rep.push_str(&path);
-    if query_t == "#{query}" {
-        rep.push_str("${4}");
-    } else if !query_t.is_empty() {
-        if query_t.contains("#{query}") {
-            out.warn(
-                rule_arn,
-                "redirect.query",
-                "a query template around #{query} keeps its literal part when the request has no query",
-            );
-        }
-        rep.push('?');
-        rep.push_str(&sub(query_t));
-    }
-    let permanent = cfg.status_code.as_deref() != Some("HTTP_302");
-    out.warn(
-        rule_arn,
-        "redirect.status_code",
-        if permanent {
-            "Traefik answers 301 to GET only; other methods (HEAD too) get 308"
-        } else {
-            "Traefik answers 302 to GET only; other methods (HEAD too) get 307"
-        },
-    );
-    json!({"redirectRegex": {"regex": REDIRECT_REGEX, "replacement": rep, "permanent": permanent}})
-}
-
-/// ALB rewrite replacements use `$1`; Go's use `${1}` (so `$1a` is not read as `$1a`).
-fn go_replacement(s: &str) -> String {
-    let mut out = String::new();
-    let mut it = s.chars().peekable();
-    while let Some(c) = it.next() {
-        if c == '$' && it.peek().is_some_and(char::is_ascii_digit) {
-            let mut n = String::new();
-            while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
-                n.push(d);
-                it.next();
-            }
-            out.push_str(&format!("${{{n}}}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn transforms(r: &Rule, id: &str, middlewares: &mut Vec<Value>, out: &mut Out) {
-    for t in &r.transforms {
-        match t.type_.as_deref() {
-            Some("url-rewrite") => {
-                let rewrites = t
-                    .url_rewrite_config
-                    .as_ref()
-                    .and_then(|c| c.rewrites.clone())
-                    .unwrap_or_default();
-                for (i, rw) in rewrites.iter().enumerate() {
-                    let name = format!("rewrite-{id}-{i}");
-                    out.middlewares.insert(
-                        name.clone(),
-                        json!({"replacePathRegex": {
-                            "regex": rw.regex.clone().unwrap_or_default(),
-                            "replacement": go_replacement(rw.replace.as_deref().unwrap_or("")),
-                        }}),
-                    );
-                    middlewares.push(Value::String(name));
-                }
-                out.warn(
-                    &r.arn,
-                    "transform.url-rewrite",
-                    "rendered as replacePathRegex: rewrites the path only (the query string is kept)",
-                );
-            }
-            Some("host-header-rewrite") => {
-                let rewrites = t
-                    .host_header_rewrite_config
-                    .as_ref()
-                    .and_then(|c| c.rewrites.clone())
-                    .unwrap_or_default();
-                let constant = match rewrites.as_slice() {
-                    [rw] if matches!(rw.regex.as_deref(), Some(".*" | "^.*$" | "^(.*)$"))
-                        && !rw.replace.as_deref().unwrap_or("").contains('$') =>
-                    {
-                        rw.replace.clone()
-                    }
-                    _ => None,
-                };
-                match constant {
-                    Some(host) => {
-                        let name = format!("host-{id}");
-                        out.middlewares.insert(
-                            name.clone(),
-                            json!({"headers": {"customRequestHeaders": {"Host": host}}}),
-                        );
-                        middlewares.push(Value::String(name));
-                    }
-                    None => out.warn(
-                        &r.arn,
-                        "transform.host-header-rewrite",
-                        "only a constant host (regex .*) is expressible (headers middleware); not rendered",
-                    ),
-                }
-            }
-            other => out.warn(
-                &r.arn,
-                "transform",
-                format!("transform {other:?} is not expressible; not rendered"),
-            ),
-        }
-    }
 }
 
 fn http_tg_service(tg: &TargetGroup, out: &mut Out) -> Value {

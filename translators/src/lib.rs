@@ -6,6 +6,7 @@
 pub mod crd;
 pub mod file_provider;
 pub mod matchers;
+pub mod middlewares;
 pub mod model;
 pub mod schema;
 pub mod yaml;
