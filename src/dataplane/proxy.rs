@@ -189,7 +189,7 @@ pub async fn route(
             let started = std::time::Instant::now();
             let bytes_in = content_length(req.headers());
             let app_stuck = app_cookie_stuck(&tg, t, &hints, now);
-            let resp = forward(addr, listener, proto, peer, req).await;
+            let resp = forward(addr, listener, proto, peer, req, now).await;
             let target = &tg.targets[t];
             app.dataplane.metrics.record(
                 super::metrics::Labels {
@@ -413,6 +413,16 @@ const HOP_BY_HOP: [hyper::header::HeaderName; 7] = [
     hyper::header::UPGRADE,
 ];
 
+/// Drops the hop-by-hop headers. One pass over the (few) headers first: most messages carry
+/// none or only `Connection`, and a scan is cheaper than seven hashed removals.
+fn remove_hop_by_hop(headers: &mut hyper::HeaderMap) {
+    if headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        for h in &HOP_BY_HOP {
+            headers.remove(h);
+        }
+    }
+}
+
 /// Whether an HTTP/1.1 request asks to switch protocols (WebSocket and the like): its Upgrade
 /// and Connection headers are then forwarded and the two upgraded connections spliced.
 fn is_upgrade<B>(req: &Request<B>) -> bool {
@@ -433,6 +443,7 @@ async fn forward(
     proto: &'static str,
     peer: SocketAddr,
     mut req: Request<ProxyBody>,
+    now_ms: i64,
 ) -> Response<ProxyBody> {
     let upgrade = is_upgrade(&req).then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
@@ -465,14 +476,12 @@ async fn forward(
             HeaderValue::from_static("upgrade"),
         )
     });
-    for h in &HOP_BY_HOP {
-        parts.headers.remove(h);
-    }
+    remove_hop_by_hop(&mut parts.headers);
     if let Some((Some(up), conn)) = upgrade_headers {
         parts.headers.insert(hyper::header::UPGRADE, up);
         parts.headers.insert(hyper::header::CONNECTION, conn);
     }
-    set_forwarded(&mut parts.headers, listener, proto, peer);
+    set_forwarded(&mut parts.headers, listener, proto, peer, now_ms);
     let upstream = Request::from_parts(parts, body);
     let upgrading = upgrade.is_some();
     match tokio::time::timeout(
@@ -490,9 +499,7 @@ async fn forward(
                 tokio::spawn(splice(client_side, target_side));
             }
             if !switching {
-                for h in &HOP_BY_HOP {
-                    resp.headers_mut().remove(h);
-                }
+                remove_hop_by_hop(resp.headers_mut());
             }
             resp
         }
@@ -515,11 +522,13 @@ fn set_forwarded(
     listener: &ListenerRoute,
     proto: &'static str,
     peer: SocketAddr,
+    now_ms: i64,
 ) {
     use std::fmt::Write as _;
     const XFF: hyper::header::HeaderName =
         hyper::header::HeaderName::from_static("x-forwarded-for");
-    let mut value = String::new();
+    // The String becomes the header value's buffer as is (no copy).
+    let mut value = String::with_capacity(48);
     match (
         listener.xff,
         headers.get(&XFF).and_then(|v| v.to_str().ok()),
@@ -544,10 +553,16 @@ fn set_forwarded(
             write!(value, "{}", peer.ip())
         };
     }
-    headers.remove(&XFF);
-    if !value.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(XFF, v);
+    if value.is_empty() {
+        headers.remove(&XFF);
+    } else {
+        match HeaderValue::from_maybe_shared(Bytes::from(value)) {
+            Ok(v) => {
+                headers.insert(XFF, v);
+            }
+            Err(_) => {
+                headers.remove(&XFF);
+            }
         }
     }
     headers.insert(
@@ -558,7 +573,7 @@ fn set_forwarded(
         hyper::header::HeaderName::from_static("x-forwarded-port"),
         HeaderValue::from(listener.port),
     );
-    super::trace_id::apply(headers);
+    super::trace_id::apply(headers, u64::try_from(now_ms / 1000).unwrap_or(0));
 }
 
 /// Builds ALB's redirect `Location` from the template and the request.

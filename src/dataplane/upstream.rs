@@ -33,7 +33,7 @@ struct Idle {
 
 #[derive(Default)]
 struct Pool {
-    idle: HashMap<SocketAddr, Vec<Idle>>,
+    idle: HashMap<SocketAddr, Vec<Idle>, foldhash::fast::RandomState>,
     returns: u32,
 }
 
