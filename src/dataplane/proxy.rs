@@ -90,7 +90,10 @@ where
             .serve_connection(TokioIo::new(io), svc)
             .await;
     } else {
+        // Flattened writes (head and small body copied into one buffer, one write(2)) cost
+        // less per request than queued writev for the short responses a proxy mostly relays.
         let _ = hyper::server::conn::http1::Builder::new()
+            .writev(false)
             .serve_connection(TokioIo::new(io), svc)
             .with_upgrades()
             .await;
@@ -114,10 +117,11 @@ pub async fn handle(
 ) -> Response<ProxyBody> {
     let routing = app.dataplane.routing.load_full();
     let host = host_of(&req);
-    let Some(listener) = routing.listener_for(port, &host).cloned() else {
+    // Borrowed from the snapshot this request holds: no shared reference count touched.
+    let Some(listener) = routing.listener_for(port, host) else {
         return error_page(StatusCode::SERVICE_UNAVAILABLE);
     };
-    route(app, &routing, &listener, peer, req).await
+    route(app, &routing, listener, peer, req).await
 }
 
 /// Routes a request to a known listener (also used for `Host: <DNSName>` on the API port).
@@ -351,19 +355,21 @@ pub fn choose_target(
         &hyper::HeaderMap::new(),
         now,
     )
+    .map(|(tg, t)| (tg.clone(), t))
 }
 
 /// [`choose_target`] at `now_ms`, with the request's headers for app_cookie stickiness. Reads
-/// health from the targets' cells: no lock and no allocation on this path.
-pub fn choose_target_at(
-    routing: &Routing,
+/// health from the targets' cells: no lock and no allocation on this path; the group is
+/// borrowed from `routing` (no shared reference count touched per request).
+pub fn choose_target_at<'r>(
+    routing: &'r Routing,
     tgs: &[String],
     weights: &[u32],
     picker: &super::select::WeightedPicker,
     hints: &Hints,
     headers: &hyper::HeaderMap,
     now_ms: i64,
-) -> Option<(Arc<TgRoute>, usize)> {
+) -> Option<(&'r Arc<TgRoute>, usize)> {
     let stuck_tg = hints.tg.as_deref().and_then(|h| {
         tgs.iter()
             .zip(weights)
@@ -373,7 +379,7 @@ pub fn choose_target_at(
         Some(i) => i,
         None => picker.pick()?,
     };
-    let tg = routing.tgs.get(&tgs[i])?.clone();
+    let tg = routing.tgs.get(&tgs[i])?;
     if tg.targets.is_empty() {
         return None;
     }
