@@ -2,6 +2,11 @@
 
 use localelb::config;
 
+/// mimalloc: the proxy allocates and frees small buffers (headers, bodies, futures) on every
+/// request from several threads; it is measurably cheaper there than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()

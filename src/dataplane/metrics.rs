@@ -56,7 +56,11 @@ pub struct Sample {
 
 /// listener ARN → (load balancer name, target group ARN → target → counters). A listener
 /// belongs to one load balancer, so its name rides along.
-type Tree = HashMap<String, (String, HashMap<String, HashMap<SocketAddr, Counters>>)>;
+type Tree = FastMap<String, (String, FastMap<String, FastMap<SocketAddr, Counters>>)>;
+
+/// Maps looked up on every request: foldhash hashes the long ARN keys far faster than SipHash
+/// (the keys come from the control plane, not from clients).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 #[derive(Default)]
 struct Shard {
@@ -198,20 +202,19 @@ impl Metrics {
 
 /// Adds one sample to a shard; allocates only for a label set new to the shard.
 fn add(tree: &mut Tree, labels: Labels<'_>, s: Sample) {
-    if !tree.contains_key(labels.listener) {
-        tree.insert(
-            labels.listener.to_string(),
-            (labels.load_balancer.to_string(), HashMap::new()),
-        );
-    }
-    let Some((_, by_tg)) = tree.get_mut(labels.listener) else {
-        return;
+    // One lookup per level when the label set is known (the common case).
+    let by_tg = match tree.get_mut(labels.listener) {
+        Some((_, by_tg)) => by_tg,
+        None => {
+            &mut tree
+                .entry(labels.listener.to_string())
+                .or_insert_with(|| (labels.load_balancer.to_string(), FastMap::default()))
+                .1
+        }
     };
-    if !by_tg.contains_key(labels.target_group) {
-        by_tg.insert(labels.target_group.to_string(), HashMap::new());
-    }
-    let Some(by_target) = by_tg.get_mut(labels.target_group) else {
-        return;
+    let by_target = match by_tg.get_mut(labels.target_group) {
+        Some(m) => m,
+        None => by_tg.entry(labels.target_group.to_string()).or_default(),
     };
     let c = by_target.entry(labels.target).or_default();
     c.requests += 1;

@@ -64,6 +64,11 @@ impl WeightedPicker {
 
     /// Index of the next item, or `None` when every weight is 0 (or there are no items).
     pub fn pick(&self) -> Option<usize> {
+        // One item (a plain forward): SWRR's state stays 0, so skip the lock every worker
+        // thread would otherwise contend on per request.
+        if let [w] = self.weights[..] {
+            return (w > 0).then_some(0);
+        }
         let mut cur = lock(&self.current);
         swrr_step(&mut cur, |i| self.weights[i])
     }

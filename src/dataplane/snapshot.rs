@@ -151,7 +151,8 @@ pub struct Routing {
     pub ports: BTreeMap<u16, Vec<Arc<ListenerRoute>>>,
     /// Load balancer DNS name → its listeners.
     pub by_dns: HashMap<String, Vec<Arc<ListenerRoute>>>,
-    pub tgs: HashMap<String, Arc<TgRoute>>,
+    /// Looked up on every forwarded request: foldhash, far cheaper than SipHash on ARNs.
+    pub tgs: HashMap<String, Arc<TgRoute>, foldhash::fast::RandomState>,
 }
 
 fn action_route(actions: &[m::Action]) -> ActionRoute {
