@@ -161,34 +161,14 @@ fn action_route(actions: &[m::Action]) -> ActionRoute {
     for a in sorted {
         match a.type_.as_deref() {
             Some("forward") => {
-                let tuples: Vec<(String, u32)> = match a
-                    .forward_config
-                    .as_ref()
-                    .and_then(|f| f.target_groups.as_ref())
-                {
-                    Some(t) if !t.is_empty() => t
-                        .iter()
-                        .filter_map(|t| {
-                            Some((
-                                t.target_group_arn.clone()?,
-                                t.weight.unwrap_or(1).max(0) as u32,
-                            ))
-                        })
-                        .collect(),
-                    _ => a.target_group_arn.iter().map(|t| (t.clone(), 1)).collect(),
-                };
-                let weights: Vec<u32> = tuples.iter().map(|t| t.1).collect();
-                let stickiness_s = a
-                    .forward_config
-                    .as_ref()
-                    .and_then(|f| f.target_group_stickiness_config.as_ref())
-                    .filter(|c| c.enabled == Some(true))
-                    .map(|c| i64::from(c.duration_seconds.unwrap_or(3600)));
+                let (tgs, sticky) = translators::model::forward_targets(a);
+                let weights: Vec<u32> = tgs.iter().map(|t| t.weight).collect();
                 return ActionRoute::Forward {
-                    tgs: tuples.into_iter().map(|t| t.0).collect(),
+                    tgs: tgs.into_iter().map(|t| t.arn).collect(),
                     picker: WeightedPicker::new(&weights),
                     weights,
-                    stickiness_s,
+                    // ForwardConfig validation keeps the duration in 1..=604800.
+                    stickiness_s: sticky.map(i64::from),
                 };
             }
             Some("redirect") => {

@@ -33,8 +33,8 @@ use crate::file_provider::{respond_path, RESPONDER_SERVICE};
 use crate::matchers;
 use crate::middlewares;
 use crate::model::{
-    forward_targets, short_id, Listener, LoadBalancer, Options, Rendered, Rule, State, Target,
-    TargetGroup, TargetState, Warning,
+    forward_targets, short_id, Listener, Options, Rendered, Rule, State, Target, TargetGroup,
+    TargetState, Warning,
 };
 use api_models as m;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
@@ -141,11 +141,7 @@ fn kind_order(kind: &str) -> u8 {
 
 impl Out<'_> {
     fn warn(&mut self, resource: &str, feature: &str, message: impl Into<String>) {
-        self.warnings.push(Warning {
-            resource: resource.into(),
-            feature: feature.into(),
-            message: message.into(),
-        });
+        self.warnings.push(Warning::new(resource, feature, message));
     }
 
     fn labels(&self) -> BTreeMap<String, String> {
@@ -191,7 +187,9 @@ pub fn render(state: &State, opts: &Options) -> Rendered {
         empty_service: false,
     };
     for lb in &state.load_balancers {
-        lb_warnings(lb, &mut out);
+        out.warnings.extend(lb.attribute_warnings(
+            "the idle timeout is Traefik's entryPoint setting (static configuration), not rendered",
+        ));
         for l in &lb.listeners {
             let Some(ep) = opts.entry_points.get(&l.arn) else {
                 out.warn(
@@ -241,38 +239,10 @@ pub fn render(state: &State, opts: &Options) -> Rendered {
         out.insert_k8s("Service", EMPTY_SERVICE, &svc);
     }
     let items: Vec<Value> = std::mem::take(&mut out.objects).into_values().collect();
-    let mut warnings = out.warnings;
-    warnings.sort();
-    warnings.dedup();
-    Rendered {
-        value: json!({"apiVersion": "v1", "kind": "List", "items": items}),
-        warnings,
-    }
-}
-
-fn lb_warnings(lb: &LoadBalancer, out: &mut Out) {
-    let attr = |k: &str| lb.attributes.get(k).map(String::as_str);
-    if let Some(mode @ ("preserve" | "remove")) = attr("routing.http.xff_header_processing.mode") {
-        out.warn(
-            &lb.arn,
-            "routing.http.xff_header_processing.mode",
-            format!("{mode} is not expressible; Traefik appends the client address (append mode)"),
-        );
-    }
-    if attr("routing.http.xff_client_port.enabled") == Some("true") {
-        out.warn(
-            &lb.arn,
-            "routing.http.xff_client_port.enabled",
-            "Traefik does not add the client port to X-Forwarded-For",
-        );
-    }
-    if attr("idle_timeout.timeout_seconds").is_some_and(|v| v != "60") {
-        out.warn(
-            &lb.arn,
-            "idle_timeout.timeout_seconds",
-            "the idle timeout is Traefik's entryPoint setting (static configuration), not rendered",
-        );
-    }
+    Rendered::new(
+        json!({"apiVersion": "v1", "kind": "List", "items": items}),
+        out.warnings,
+    )
 }
 
 fn http_listener(l: &Listener, ep: &str, out: &mut Out) {

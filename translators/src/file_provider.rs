@@ -15,8 +15,8 @@
 use crate::matchers;
 use crate::middlewares;
 use crate::model::{
-    forward_targets, generation_marker, short_id, Listener, LoadBalancer, Options, Rendered, Rule,
-    State, TargetGroup, Warning,
+    forward_targets, generation_marker, short_id, Listener, Options, Rendered, Rule, State,
+    TargetGroup, Warning,
 };
 use api_models as m;
 use serde_json::{json, Map, Value};
@@ -63,11 +63,7 @@ struct Out {
 
 impl Out {
     fn warn(&mut self, resource: &str, feature: &str, message: impl Into<String>) {
-        self.warnings.push(Warning {
-            resource: resource.into(),
-            feature: feature.into(),
-            message: message.into(),
-        });
+        self.warnings.push(Warning::new(resource, feature, message));
     }
 }
 
@@ -75,7 +71,8 @@ impl Out {
 pub fn render(state: &State, opts: &Options) -> Rendered {
     let mut out = Out::default();
     for lb in &state.load_balancers {
-        lb_warnings(lb, &mut out);
+        out.warnings
+            .extend(lb.attribute_warnings("the idle timeout is Traefik's entryPoint/serversTransport setting (static), not rendered"));
         for l in &lb.listeners {
             let Some(ep) = opts.entry_points.get(&l.arn) else {
                 out.warn(
@@ -194,38 +191,7 @@ pub fn render(state: &State, opts: &Options) -> Rendered {
             json!({"certificates": Value::Array(out.certificates)}),
         );
     }
-    let mut warnings = out.warnings;
-    warnings.sort();
-    warnings.dedup();
-    Rendered {
-        value: Value::Object(root),
-        warnings,
-    }
-}
-
-fn lb_warnings(lb: &LoadBalancer, out: &mut Out) {
-    let attr = |k: &str| lb.attributes.get(k).map(String::as_str);
-    if let Some(mode @ ("preserve" | "remove")) = attr("routing.http.xff_header_processing.mode") {
-        out.warn(
-            &lb.arn,
-            "routing.http.xff_header_processing.mode",
-            format!("{mode} is not expressible; Traefik appends the client address (append mode)"),
-        );
-    }
-    if attr("routing.http.xff_client_port.enabled") == Some("true") {
-        out.warn(
-            &lb.arn,
-            "routing.http.xff_client_port.enabled",
-            "Traefik does not add the client port to X-Forwarded-For",
-        );
-    }
-    if attr("idle_timeout.timeout_seconds").is_some_and(|v| v != "60") {
-        out.warn(
-            &lb.arn,
-            "idle_timeout.timeout_seconds",
-            "the idle timeout is Traefik's entryPoint/serversTransport setting (static), not rendered",
-        );
-    }
+    Rendered::new(Value::Object(root), out.warnings)
 }
 
 fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {

@@ -186,6 +186,24 @@ fn issue(feature: &str, message: String) -> Issue {
     }
 }
 
+/// Adds the matchers for a host-header or path-pattern condition: each plain value through
+/// `matcher`, each regex value as `regexp(...)` (e.g. `HostRegexp`).
+fn push_patterns(
+    parts: &mut Vec<String>,
+    values: Option<&Vec<String>>,
+    regexes: Option<&Vec<String>>,
+    matcher: fn(&str) -> String,
+    regexp: &str,
+) {
+    parts.extend(values.into_iter().flatten().map(|v| matcher(v)));
+    parts.extend(
+        regexes
+            .into_iter()
+            .flatten()
+            .map(|r| format!("{regexp}({})", go_quote(r))),
+    );
+}
+
 /// The Traefik expression for one condition (None when no value is expressible), adding what
 /// is approximate or dropped to `issues`.
 pub fn condition(c: &m::RuleCondition, issues: &mut Vec<Issue>) -> Option<String> {
@@ -194,30 +212,24 @@ pub fn condition(c: &m::RuleCondition, issues: &mut Vec<Issue>) -> Option<String
     match field {
         "host-header" => {
             let cfg = c.host_header_config.as_ref();
-            let vals = cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref());
-            parts.extend(vals.into_iter().flatten().map(|v| host_matcher(v)));
-            let regexes = cfg
-                .and_then(|h| h.regex_values.as_ref())
-                .or(c.regex_values.as_ref());
-            parts.extend(
-                regexes
-                    .into_iter()
-                    .flatten()
-                    .map(|r| format!("HostRegexp({})", go_quote(r))),
+            push_patterns(
+                &mut parts,
+                cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref()),
+                cfg.and_then(|h| h.regex_values.as_ref())
+                    .or(c.regex_values.as_ref()),
+                host_matcher,
+                "HostRegexp",
             );
         }
         "path-pattern" => {
             let cfg = c.path_pattern_config.as_ref();
-            let vals = cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref());
-            parts.extend(vals.into_iter().flatten().map(|v| path_matcher(v)));
-            let regexes = cfg
-                .and_then(|h| h.regex_values.as_ref())
-                .or(c.regex_values.as_ref());
-            parts.extend(
-                regexes
-                    .into_iter()
-                    .flatten()
-                    .map(|r| format!("PathRegexp({})", go_quote(r))),
+            push_patterns(
+                &mut parts,
+                cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref()),
+                cfg.and_then(|h| h.regex_values.as_ref())
+                    .or(c.regex_values.as_ref()),
+                path_matcher,
+                "PathRegexp",
             );
         }
         "http-header" => {

@@ -158,6 +158,60 @@ pub struct Rendered {
     pub warnings: Vec<Warning>,
 }
 
+impl Warning {
+    pub fn new(resource: &str, feature: &str, message: impl Into<String>) -> Self {
+        Warning {
+            resource: resource.into(),
+            feature: feature.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Rendered {
+    /// A render whose warnings are sorted and deduplicated (stable output for diffs).
+    pub fn new(value: serde_json::Value, mut warnings: Vec<Warning>) -> Self {
+        warnings.sort();
+        warnings.dedup();
+        Rendered { value, warnings }
+    }
+}
+
+impl LoadBalancer {
+    /// Warnings for the attributes Traefik cannot express. Where the idle timeout lives
+    /// depends on the renderer, so it says so in `idle_timeout_message`.
+    pub fn attribute_warnings(&self, idle_timeout_message: &str) -> Vec<Warning> {
+        let attr = |k: &str| self.attributes.get(k).map(String::as_str);
+        let mut w = Vec::new();
+        if let Some(mode @ ("preserve" | "remove")) =
+            attr("routing.http.xff_header_processing.mode")
+        {
+            w.push(Warning::new(
+                &self.arn,
+                "routing.http.xff_header_processing.mode",
+                format!(
+                    "{mode} is not expressible; Traefik appends the client address (append mode)"
+                ),
+            ));
+        }
+        if attr("routing.http.xff_client_port.enabled") == Some("true") {
+            w.push(Warning::new(
+                &self.arn,
+                "routing.http.xff_client_port.enabled",
+                "Traefik does not add the client port to X-Forwarded-For",
+            ));
+        }
+        if attr("idle_timeout.timeout_seconds").is_some_and(|v| v != "60") {
+            w.push(Warning::new(
+                &self.arn,
+                "idle_timeout.timeout_seconds",
+                idle_timeout_message,
+            ));
+        }
+        w
+    }
+}
+
 /// The last segment of an ARN (the random resource id), used to build short stable names.
 pub fn short_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)

@@ -6,14 +6,15 @@
 //! k8s-openapi unchanged.
 
 mod common {
+    pub mod golden;
     pub mod scenario;
 }
 
+use common::golden::{comments, golden};
 use common::scenario::scenario;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use translators::crd;
 use translators::model::*;
 use translators::schema::{is_dns1123_label, Schemas};
@@ -32,12 +33,7 @@ fn find<'a>(r: &'a Rendered, kind: &str, name: &str) -> &'a Value {
 
 /// The objects as a multi-document YAML stream (what `kubectl apply -f` takes).
 fn to_yaml_stream(r: &Rendered) -> String {
-    let comments: Vec<String> = r
-        .warnings
-        .iter()
-        .map(|w| format!("warning: {} [{}]: {}", w.resource, w.feature, w.message))
-        .collect();
-    let mut out = translators::yaml::to_yaml(&json!({}), &comments);
+    let mut out = translators::yaml::to_yaml(&json!({}), &comments(r));
     out.truncate(out.len() - "{}\n".len());
     for o in items(r) {
         out.push_str("---\n");
@@ -46,32 +42,16 @@ fn to_yaml_stream(r: &Rendered) -> String {
     out
 }
 
-fn golden(name: &str, text: &str) {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/traefik-crd")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", p.display()));
-    assert!(
-        want == text,
-        "{} differs from the render (UPDATE_GOLDEN=1 rewrites it):\n{text}",
-        p.display()
-    );
-}
-
 #[test]
 fn crd_scenarios_render_as_golden() {
     let (state, opts) = scenario();
     golden(
+        "traefik-crd",
         "scenarios.yaml",
         &to_yaml_stream(&crd::render(&state, &opts)),
     );
     golden(
+        "traefik-crd",
         "empty.yaml",
         &to_yaml_stream(&crd::render(&State::default(), &Options::default())),
     );

@@ -2,9 +2,13 @@
 //! weights, stickiness, health states and several listeners, compared with
 //! `testdata/traefik-file/*.yaml`. `UPDATE_GOLDEN=1 cargo test -p translators` rewrites them.
 
+mod common {
+    pub mod golden;
+}
+
 use api_models as m;
+use common::golden::{comments, golden};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use translators::file_provider;
 use translators::model::*;
 
@@ -474,36 +478,12 @@ fn scenario() -> (State, Options) {
     (state, options)
 }
 
-fn golden(name: &str, text: &str) {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../testdata/traefik-file")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", p.display()));
-    assert!(
-        want == text,
-        "{} differs from the render (UPDATE_GOLDEN=1 rewrites it):\n{text}",
-        p.display()
-    );
-}
-
-fn comments(r: &Rendered) -> Vec<String> {
-    r.warnings
-        .iter()
-        .map(|w| format!("warning: {} [{}]: {}", w.resource, w.feature, w.message))
-        .collect()
-}
-
 #[test]
 fn scenarios_render_as_golden() {
     let (state, opts) = scenario();
     let r = file_provider::render(&state, &opts);
     golden(
+        "traefik-file",
         "scenarios.yaml",
         &translators::yaml::to_yaml(&r.value, &comments(&r)),
     );
@@ -520,6 +500,7 @@ fn empty_state_renders_only_the_marker() {
     );
     assert!(r.warnings.is_empty());
     golden(
+        "traefik-file",
         "empty.yaml",
         &translators::yaml::to_yaml(&r.value, &comments(&r)),
     );
