@@ -9,7 +9,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 /// One step of nginx's smooth weighted round robin: every item with weight `w > 0` gains `w`,
 /// the largest current weight wins and pays back the total. Items with `w <= 0` are skipped and
@@ -331,6 +331,7 @@ fn nth_candidate(n: usize, k: usize, is_cand: impl Fn(usize) -> bool) -> Option<
 mod tests {
     use super::*;
     use crate::health::{InFlight, TargetCell};
+    use std::sync::Arc;
 
     /// A picker whose targets count their requests in health cells, as the routing snapshot's
     /// do; `pick` takes an eligibility mask (missing entries are ineligible), no slow start.
