@@ -688,25 +688,14 @@ async fn check_once(spec: &CheckSpec) -> Outcome {
             };
             let host = spec.addr.to_string();
             let status = if *tls {
-                let Some(cfg) = TLS.clone() else {
-                    return Outcome::Failed;
-                };
-                let name = rustls::pki_types::ServerName::IpAddress(spec.addr.ip().into());
-                match tokio_rustls::TlsConnector::from(cfg)
-                    .connect(name, stream)
-                    .await
-                {
-                    Ok(s) => http_status(s, &host, path).await,
-                    Err(_) => None,
+                match tls_connect(&TLS, spec.addr, stream).await {
+                    Some(s) => http_status(s, &host, path).await,
+                    None => None,
                 }
             } else {
                 http_status(stream, &host, path).await
             };
-            match status {
-                None => Outcome::Failed,
-                Some(c) if codes_match(codes, c) => Outcome::Pass,
-                Some(c) => Outcome::Mismatch(c),
-            }
+            outcome(codes, status)
         }
         CheckKind::Grpc { tls, path, codes } => {
             let Ok(stream) = TcpStream::connect(spec.addr).await else {
@@ -714,26 +703,38 @@ async fn check_once(spec: &CheckSpec) -> Outcome {
             };
             let authority = spec.addr.to_string();
             let status = if *tls {
-                let Some(cfg) = TLS_H2.clone() else {
-                    return Outcome::Failed;
-                };
-                let name = rustls::pki_types::ServerName::IpAddress(spec.addr.ip().into());
-                match tokio_rustls::TlsConnector::from(cfg)
-                    .connect(name, stream)
-                    .await
-                {
-                    Ok(s) => grpc_status(s, "https", &authority, path).await,
-                    Err(_) => None,
+                match tls_connect(&TLS_H2, spec.addr, stream).await {
+                    Some(s) => grpc_status(s, "https", &authority, path).await,
+                    None => None,
                 }
             } else {
                 grpc_status(stream, "http", &authority, path).await
             };
-            match status {
-                None => Outcome::Failed,
-                Some(c) if codes_match(codes, c) => Outcome::Pass,
-                Some(c) => Outcome::Mismatch(c),
-            }
+            outcome(codes, status)
         }
+    }
+}
+
+/// TLS over `stream` to the target at `addr` (its certificate is not verified, as ALB's
+/// checks do not); None when the handshake fails or no client configuration exists.
+async fn tls_connect(
+    cfg: &Option<Arc<rustls::ClientConfig>>,
+    addr: SocketAddr,
+    stream: TcpStream,
+) -> Option<tokio_rustls::client::TlsStream<TcpStream>> {
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    tokio_rustls::TlsConnector::from(cfg.clone()?)
+        .connect(name, stream)
+        .await
+        .ok()
+}
+
+/// A check's verdict from the status (HTTP or gRPC code) the target answered, if any.
+fn outcome(codes: &[(u16, u16)], status: Option<u16>) -> Outcome {
+    match status {
+        None => Outcome::Failed,
+        Some(c) if codes_match(codes, c) => Outcome::Pass,
+        Some(c) => Outcome::Mismatch(c),
     }
 }
 

@@ -43,24 +43,8 @@ async fn main() {
             }
         }
         "endpoints" => {
-            // `localelb endpoints [--endpoint URL]`; default: LOCALELB_LISTEN or 127.0.0.1:4566.
-            let mut base =
-                std::env::var("LOCALELB_LISTEN").unwrap_or_else(|_| "127.0.0.1:4566".into());
-            let mut it = rest.iter();
-            while let Some(a) = it.next() {
-                match a.as_str() {
-                    "--endpoint" => base = it.next().cloned().unwrap_or_default(),
-                    other => {
-                        eprintln!("unknown option {other}\n\n{}", config::USAGE);
-                        std::process::exit(2);
-                    }
-                }
-            }
-            let base = if base.starts_with("http://") {
-                base
-            } else {
-                format!("http://{base}")
-            };
+            // `localelb endpoints [--endpoint URL]`.
+            let (base, _) = client_args(rest, false);
             match localelb::endpoints_cmd::run(&base) {
                 Ok(text) => println!("{text}"),
                 Err(e) => {
@@ -71,25 +55,7 @@ async fn main() {
         }
         "render" => {
             // `localelb render --format traefik-file|traefik-crd [--endpoint URL]`.
-            let mut base =
-                std::env::var("LOCALELB_LISTEN").unwrap_or_else(|_| "127.0.0.1:4566".into());
-            let mut format = "traefik-file".to_string();
-            let mut it = rest.iter();
-            while let Some(a) = it.next() {
-                match a.as_str() {
-                    "--endpoint" => base = it.next().cloned().unwrap_or_default(),
-                    "--format" => format = it.next().cloned().unwrap_or_default(),
-                    other => {
-                        eprintln!("unknown option {other}\n\n{}", config::USAGE);
-                        std::process::exit(2);
-                    }
-                }
-            }
-            let base = if base.starts_with("http://") {
-                base
-            } else {
-                format!("http://{base}")
-            };
+            let (base, format) = client_args(rest, true);
             let path = format!("/_localelb/render?format={format}");
             match localelb::endpoints_cmd::get(&base, &path) {
                 Ok((200, text)) => {
@@ -115,4 +81,27 @@ async fn main() {
             std::process::exit(2);
         }
     }
+}
+
+/// The client commands' flags → (server base URL, `--format` or `traefik-file`). `--endpoint`
+/// defaults to LOCALELB_LISTEN or 127.0.0.1:4566; `--format` is known only `with_format`. An
+/// unknown option prints the usage and exits.
+fn client_args(rest: &[String], with_format: bool) -> (String, String) {
+    let mut base = std::env::var("LOCALELB_LISTEN").unwrap_or_else(|_| "127.0.0.1:4566".into());
+    let mut format = "traefik-file".to_string();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--endpoint" => base = it.next().cloned().unwrap_or_default(),
+            "--format" if with_format => format = it.next().cloned().unwrap_or_default(),
+            other => {
+                eprintln!("unknown option {other}\n\n{}", config::USAGE);
+                std::process::exit(2);
+            }
+        }
+    }
+    if !base.starts_with("http://") {
+        base = format!("http://{base}");
+    }
+    (base, format)
 }

@@ -171,6 +171,15 @@ mod tests {
         }
     }
 
+    /// An in-memory server on a free port.
+    async fn start() -> crate::Running {
+        let cfg = Config {
+            listen: "127.0.0.1:0".into(),
+            ..Config::default()
+        };
+        crate::App::start(cfg).await.unwrap()
+    }
+
     fn create_tg(name: &str, port: i32) -> m::Request {
         m::Request::CreateTargetGroup(m::CreateTargetGroupInput {
             name: Some(name.into()),
@@ -184,12 +193,7 @@ mod tests {
     /// Concurrent creates of one name serialize in the writer: one target group, one ARN.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_creates_cannot_race_into_duplicates() {
-        let cfg = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: None,
-            ..Config::default()
-        };
-        let running = crate::App::start(cfg).await.unwrap();
+        let running = start().await;
         let app = running.app.clone();
         let mut calls = Vec::new();
         for i in 0..32 {
@@ -235,12 +239,7 @@ mod tests {
     /// A failed call leaves no trace: AddTags on [existing, unknown] tags neither.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn failed_calls_roll_back() {
-        let cfg = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: None,
-            ..Config::default()
-        };
-        let running = crate::App::start(cfg).await.unwrap();
+        let running = start().await;
         let app = running.app.clone();
         let created = app
             .call(

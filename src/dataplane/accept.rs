@@ -3,11 +3,14 @@
 //! so connections spread evenly over the workers even when one worker accepts a whole burst.
 
 use super::workers::Workers;
+use arc_swap::ArcSwapOption;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::{server::TlsStream, TlsAcceptor};
 
 /// The next connection; None once the socket is closed (the listener was deleted: its socket
 /// is shut down, so every worker's accept fails with EINVAL).
@@ -51,11 +54,50 @@ where
     }));
 }
 
+/// How long a client of a TLS listener has to complete the handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Accepts connections on one worker's share of a listener socket until the task is aborted or
+/// the socket is closed, and serves each on the next worker in turn: with `plain` while the
+/// port has no TLS acceptor, else with `secure` once the handshake completes in time.
+pub async fn serve<P, PFut, S, SFut>(
+    workers: &Workers,
+    listener: std::net::TcpListener,
+    tls: Arc<ArcSwapOption<TlsAcceptor>>,
+    plain: P,
+    secure: S,
+) where
+    P: Fn(TcpStream, SocketAddr) -> PFut + Clone + Send + 'static,
+    PFut: Future<Output = ()> + Send + 'static,
+    S: Fn(TlsStream<TcpStream>, SocketAddr) -> SFut + Clone + Send + 'static,
+    SFut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(listener) = TcpListener::from_std(listener) else {
+        return;
+    };
+    while let Some((stream, peer)) = next(&listener).await {
+        let (tls, plain, secure) = (tls.clone(), plain.clone(), secure.clone());
+        dispatch(workers, stream, move |stream| async move {
+            let _ = stream.set_nodelay(true);
+            match tls.load_full() {
+                None => plain(stream, peer).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    if let Ok(Ok(tls)) = handshake.await {
+                        secure(tls, peer).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::{mpsc, Arc};
+    use std::sync::mpsc;
 
     #[test]
     fn connections_are_spread_evenly_over_the_workers() {

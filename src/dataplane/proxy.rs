@@ -14,7 +14,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The error type of proxied bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,26 +49,18 @@ pub async fn serve(
     port: u16,
     tls: Arc<arc_swap::ArcSwapOption<tokio_rustls::TlsAcceptor>>,
 ) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    while let Some((stream, peer)) = super::accept::next(&listener).await {
-        let (conn_app, tls) = (app.clone(), tls.clone());
-        super::accept::dispatch(&app.dataplane.workers, stream, move |stream| async move {
-            let _ = stream.set_nodelay(true);
-            match tls.load_full() {
-                None => serve_connection(conn_app, port, peer, stream, false).await,
-                Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
-                    if let Ok(Ok(tls)) = handshake.await {
-                        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-                        serve_connection(conn_app, port, peer, tls, h2).await;
-                    }
-                }
-            }
-        });
-    }
+    let (plain_app, tls_app) = (app.clone(), app.clone());
+    super::accept::serve(
+        &app.dataplane.workers,
+        listener,
+        tls,
+        move |stream, peer| serve_connection(plain_app.clone(), port, peer, stream, false),
+        move |tls, peer| {
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            serve_connection(tls_app.clone(), port, peer, tls, h2)
+        },
+    )
+    .await;
 }
 
 /// Serves one accepted connection: HTTP/2 when TLS negotiated it (ALPN), else HTTP/1.1 with
@@ -155,9 +146,9 @@ pub async fn route(
             body,
         } => {
             let mut r = Response::new(full(body.clone()));
-            *r.status_mut() = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-            if let Ok(v) = HeaderValue::from_str(content_type) {
-                r.headers_mut().insert("content-type", v);
+            *r.status_mut() = *status;
+            if let Some(v) = content_type {
+                r.headers_mut().insert("content-type", v.clone());
             }
             r
         }

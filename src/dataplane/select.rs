@@ -9,7 +9,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 /// One step of nginx's smooth weighted round robin: every item with weight `w > 0` gains `w`,
 /// the largest current weight wins and pays back the total. Items with `w <= 0` are skipped and
@@ -146,22 +146,6 @@ impl SlowStart {
     }
 }
 
-/// Decrements the target's in-flight counter when dropped. Owns an `Arc` to the counters so it
-/// can be held across `.await`s for the whole request, independent of the picker's lifetime.
-#[derive(Debug)]
-pub struct InFlightGuard {
-    counters: Arc<[AtomicUsize]>,
-    index: usize,
-}
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        if let Some(c) = self.counters.get(self.index) {
-            c.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
 /// Chooses a target within a target group.
 ///
 /// AWS rules implemented:
@@ -179,7 +163,6 @@ pub struct TargetPicker {
     algorithm: Algorithm,
     slow_start: Option<SlowStart>,
     cursor: AtomicUsize,
-    in_flight: Arc<[AtomicUsize]>,
     rng: AtomicU64,
     /// Smooth-WRR state, only used by round robin while some target is ramping.
     swrr: Mutex<Vec<i64>>,
@@ -199,7 +182,6 @@ impl TargetPicker {
             swrr: Mutex::new(Vec::new()),
             slow_start,
             cursor: AtomicUsize::new(0),
-            in_flight: (0..n).map(|_| AtomicUsize::new(0)).collect(),
             rng: AtomicU64::new(seed | 1),
         }
     }
@@ -223,41 +205,11 @@ impl TargetPicker {
         self.algorithm
     }
 
-    /// Current in-flight count for target `i` (also useful for deregistration draining).
-    pub fn in_flight(&self, i: usize) -> usize {
-        self.in_flight
-            .get(i)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
-    }
-
-    /// Marks a request to target `i` as in progress until the guard drops. Call it for every
-    /// algorithm, so in-flight counts are always accurate; an out-of-range `i` yields a no-op guard.
-    pub fn start(&self, i: usize) -> InFlightGuard {
-        if let Some(c) = self.in_flight.get(i) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        InFlightGuard {
-            counters: Arc::clone(&self.in_flight),
-            index: i,
-        }
-    }
-
-    /// Picks a target. `eligible[i]` is the caller's health verdict (missing entries count as
-    /// ineligible); when nothing is eligible, every target is a candidate (fail open). No target
-    /// is in slow start. `None` only when the group has no targets.
-    pub fn pick(&self, eligible: &[bool], now_ms: i64) -> Option<usize> {
-        self.pick_by(
-            |i| eligible.get(i).copied().unwrap_or(false),
-            |_| NOT_SLOW,
-            |i| self.in_flight(i),
-            now_ms,
-        )
-    }
-
     /// Picks a target: `eligible(i)` is target `i`'s health verdict, `slow_since(i)` when it
     /// entered slow start ([`NOT_SLOW`] if it did not) and `in_flight(i)` its requests in
-    /// progress (least outstanding requests). Reads the callers' state in place: no allocation
-    /// per pick. When nothing is eligible, every target is a candidate (fail open).
+    /// progress (least outstanding requests; the counts live in the targets' health cells).
+    /// Reads the callers' state in place: no allocation per pick. When nothing is eligible,
+    /// every target is a candidate (fail open). `None` only when the group has no targets.
     pub fn pick_by(
         &self,
         eligible: impl Fn(usize) -> bool,
@@ -378,6 +330,45 @@ fn nth_candidate(n: usize, k: usize, is_cand: impl Fn(usize) -> bool) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::health::{InFlight, TargetCell};
+    use std::sync::Arc;
+
+    /// A picker whose targets count their requests in health cells, as the routing snapshot's
+    /// do; `pick` takes an eligibility mask (missing entries are ineligible), no slow start.
+    struct Counted {
+        picker: TargetPicker,
+        cells: Vec<Arc<TargetCell>>,
+    }
+
+    fn counted(picker: TargetPicker) -> Counted {
+        let cells = (0..picker.len()).map(|_| Arc::default()).collect();
+        Counted { picker, cells }
+    }
+
+    impl std::ops::Deref for Counted {
+        type Target = TargetPicker;
+        fn deref(&self) -> &TargetPicker {
+            &self.picker
+        }
+    }
+
+    impl Counted {
+        fn pick(&self, eligible: &[bool], now_ms: i64) -> Option<usize> {
+            self.picker.pick_by(
+                |i| eligible.get(i).copied().unwrap_or(false),
+                |_| NOT_SLOW,
+                |i| self.in_flight(i),
+                now_ms,
+            )
+        }
+        fn in_flight(&self, i: usize) -> usize {
+            self.cells.get(i).map_or(0, |c| c.in_flight())
+        }
+        /// An out-of-range `i` counts nothing.
+        fn start(&self, i: usize) -> Option<InFlight> {
+            self.cells.get(i).map(|c| c.start())
+        }
+    }
 
     /// Every prefix of k picks keeps each item within ±1 of k·w_i/W; zero weights never picked.
     fn assert_smooth(weights: &[u32], rounds: usize) {
@@ -478,7 +469,7 @@ mod tests {
 
     #[test]
     fn round_robin_cycles_exactly() {
-        let p = TargetPicker::new(3, Algorithm::RoundRobin, None);
+        let p = counted(TargetPicker::new(3, Algorithm::RoundRobin, None));
         let all = [true; 3];
         let seq: Vec<_> = (0..9).map(|_| p.pick(&all, 0).unwrap()).collect();
         assert_eq!(seq, [0, 1, 2, 0, 1, 2, 0, 1, 2]);
@@ -486,7 +477,7 @@ mod tests {
 
     #[test]
     fn round_robin_skips_ineligible_evenly() {
-        let p = TargetPicker::new(4, Algorithm::RoundRobin, None);
+        let p = counted(TargetPicker::new(4, Algorithm::RoundRobin, None));
         let mask = [true, false, true, true];
         let seq: Vec<_> = (0..6).map(|_| p.pick(&mask, 0).unwrap()).collect();
         assert_eq!(seq, [0, 2, 3, 0, 2, 3]);
@@ -499,7 +490,7 @@ mod tests {
             Algorithm::LeastOutstanding,
             Algorithm::WeightedRandom,
         ] {
-            let p = TargetPicker::new(3, a, None).with_seed(7);
+            let p = counted(TargetPicker::new(3, a, None).with_seed(7));
             let mut seen = [false; 3];
             for _ in 0..300 {
                 seen[p.pick(&[false; 3], 0).unwrap()] = true;
@@ -511,14 +502,14 @@ mod tests {
             }
         }
         assert_eq!(
-            TargetPicker::new(0, Algorithm::RoundRobin, None).pick(&[], 0),
+            counted(TargetPicker::new(0, Algorithm::RoundRobin, None)).pick(&[], 0),
             None
         );
     }
 
     #[test]
     fn least_outstanding_prefers_idle_target() {
-        let p = TargetPicker::new(3, Algorithm::LeastOutstanding, None);
+        let p = counted(TargetPicker::new(3, Algorithm::LeastOutstanding, None));
         let all = [true; 3];
         let _g0 = p.start(0);
         let _g0b = p.start(0);
@@ -539,7 +530,7 @@ mod tests {
 
     #[test]
     fn least_outstanding_spreads_ties() {
-        let p = TargetPicker::new(3, Algorithm::LeastOutstanding, None);
+        let p = counted(TargetPicker::new(3, Algorithm::LeastOutstanding, None));
         let mut counts = [0; 3];
         for _ in 0..30 {
             counts[p.pick(&[true; 3], 0).unwrap()] += 1;
@@ -549,7 +540,7 @@ mod tests {
 
     #[test]
     fn guard_decrements_on_drop() {
-        let p = TargetPicker::new(2, Algorithm::LeastOutstanding, None);
+        let p = counted(TargetPicker::new(2, Algorithm::LeastOutstanding, None));
         let g = p.start(1);
         let g2 = p.start(1);
         assert_eq!(p.in_flight(1), 2);
@@ -561,7 +552,7 @@ mod tests {
 
     #[test]
     fn weighted_random_shares_within_band() {
-        let p = TargetPicker::new(4, Algorithm::WeightedRandom, None).with_seed(42);
+        let p = counted(TargetPicker::new(4, Algorithm::WeightedRandom, None).with_seed(42));
         let mask = [true, true, false, true];
         let mut counts = [0u32; 4];
         for _ in 0..10_000 {
@@ -578,7 +569,7 @@ mod tests {
         let duration_ms = 100_000;
         // Target 0 is warm; target 1 entered slow start at t=0.
         let since = [NOT_SLOW, 0];
-        let p = TargetPicker::new(2, a, Some(SlowStart { duration_ms })).with_seed(1);
+        let p = counted(TargetPicker::new(2, a, Some(SlowStart { duration_ms })).with_seed(1));
         let now = (duration_ms as f64 * at_fraction) as i64;
         let mut counts = [0u32; 2];
         for _ in 0..1000 {
@@ -615,11 +606,11 @@ mod tests {
 
     #[test]
     fn slow_start_is_ignored_with_least_outstanding() {
-        let p = TargetPicker::new(
+        let p = counted(TargetPicker::new(
             2,
             Algorithm::LeastOutstanding,
             Some(SlowStart { duration_ms: 1000 }),
-        );
+        ));
         let since = [NOT_SLOW, 0];
         let mut counts = [0; 2];
         for _ in 0..100 {
@@ -643,7 +634,7 @@ mod tests {
 
     #[test]
     fn concurrent_picks_are_balanced() {
-        let p = Arc::new(TargetPicker::new(4, Algorithm::RoundRobin, None));
+        let p = Arc::new(counted(TargetPicker::new(4, Algorithm::RoundRobin, None)));
         let counts: Arc<[AtomicUsize]> = (0..4).map(|_| AtomicUsize::new(0)).collect();
         let hs: Vec<_> = (0..4)
             .map(|_| {

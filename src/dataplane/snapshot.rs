@@ -24,9 +24,11 @@ pub enum ActionRoute {
     Redirect(m::RedirectActionConfig),
     /// A fixed response.
     Fixed {
-        status: u16,
-        content_type: String,
-        body: String,
+        status: hyper::StatusCode,
+        /// None when the stored content type is not a valid header value (no header then).
+        content_type: Option<hyper::header::HeaderValue>,
+        /// Shared with every response: no copy per request.
+        body: bytes::Bytes,
     },
     /// An action this data plane does not perform (authenticate-*, jwt-validation).
     Unsupported(String),
@@ -181,11 +183,15 @@ fn action_route(actions: &[m::Action]) -> ActionRoute {
                         .status_code
                         .as_deref()
                         .and_then(|s| s.parse().ok())
-                        .unwrap_or(200),
-                    content_type: c
-                        .content_type
-                        .unwrap_or_else(|| "text/plain; charset=utf-8".into()),
-                    body: c.message_body.unwrap_or_default(),
+                        .and_then(|s| hyper::StatusCode::from_u16(s).ok())
+                        .unwrap_or(hyper::StatusCode::OK),
+                    content_type: hyper::header::HeaderValue::from_str(
+                        c.content_type
+                            .as_deref()
+                            .unwrap_or("text/plain; charset=utf-8"),
+                    )
+                    .ok(),
+                    body: c.message_body.unwrap_or_default().into(),
                 };
             }
             // Authentication runs before the terminal action; it is not performed locally.

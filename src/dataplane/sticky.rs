@@ -83,16 +83,21 @@ pub fn set_app(headers: &mut HeaderMap, value: Option<&str>, now_ms: i64) {
     }
 }
 
-/// The value of exactly cookie `name` in the request.
-fn get_exact(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the first request cookie whose name `is_name` accepts.
+fn find(headers: &HeaderMap, is_name: impl Fn(&str) -> bool) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| is_name(k))
         .map(|(_, v)| v.to_string())
+}
+
+/// The value of exactly cookie `name` in the request.
+fn get_exact(headers: &HeaderMap, name: &str) -> Option<String> {
+    find(headers, |k| k == name)
 }
 
 /// A stable opaque token for a string (FNV-1a, 64 bits).
@@ -107,17 +112,10 @@ pub fn token(s: &str) -> String {
 
 /// The value of cookie `name` in the request (the plain one or its CORS twin).
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| {
-            k.strip_prefix(name)
-                .is_some_and(|r| r.is_empty() || r == "CORS")
-        })
-        .map(|(_, v)| v.to_string())
+    find(headers, |k| {
+        k.strip_prefix(name)
+            .is_some_and(|r| r.is_empty() || r == "CORS")
+    })
 }
 
 /// Adds `name` and `nameCORS` cookies valid for `duration_s` seconds from `now_ms`.

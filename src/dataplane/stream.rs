@@ -16,25 +16,15 @@ pub async fn serve(
     port: u16,
     tls: Arc<arc_swap::ArcSwapOption<tokio_rustls::TlsAcceptor>>,
 ) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    while let Some((client, _peer)) = super::accept::next(&listener).await {
-        let (conn_app, tls) = (app.clone(), tls.clone());
-        super::accept::dispatch(&app.dataplane.workers, client, move |client| async move {
-            let _ = client.set_nodelay(true);
-            match tls.load_full() {
-                None => relay(&conn_app, port, client).await,
-                Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(client));
-                    if let Ok(Ok(tls)) = handshake.await {
-                        relay(&conn_app, port, tls).await;
-                    }
-                }
-            }
-        });
-    }
+    let (plain_app, tls_app) = (app.clone(), app.clone());
+    super::accept::serve(
+        &app.dataplane.workers,
+        listener,
+        tls,
+        move |client, _peer| relay(plain_app.clone(), port, client),
+        move |tls, _peer| relay(tls_app.clone(), port, tls),
+    )
+    .await;
 }
 
 /// The target for a new flow on an NLB listener port: the default rule's target group (NLB
@@ -63,16 +53,16 @@ pub fn pick(
     choose_target(app, routing, tgs, weights, picker, &hints)
 }
 
-async fn relay<S>(app: &App, port: u16, mut client: S)
+async fn relay<S>(app: Arc<App>, port: u16, mut client: S)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let routing = app.dataplane.routing.load_full();
-    let Some((tg, t)) = pick(app, &routing, port, &["TCP", "TLS", "TCP_UDP"]) else {
+    let Some((tg, t)) = pick(&app, &routing, port, &["TCP", "TLS", "TCP_UDP"]) else {
         return;
     };
     // Lambda targets cannot take a stream; alb targets are this process's listeners.
-    let Ok(addr) = super::proxy::target_address(app, &routing, &tg, t) else {
+    let Ok(addr) = super::proxy::target_address(&app, &routing, &tg, t) else {
         return;
     };
     let _inflight = tg.start(t);

@@ -137,16 +137,8 @@ fn endpoints(
                 .map(|(name, e)| format!("Traefik rejected router {name}: {e}"));
             // Without an entryPoint or a loaded configuration the listener is not served; a
             // rejected router leaves its other rules served, so the address stays.
-            let blocking = if !super::served_protocol(&l.protocol) {
-                Some(format!(
-                    "{} listeners are not served by the Traefik data plane",
-                    l.protocol
-                ))
-            } else if ep.is_none() {
-                Some("no free Traefik entryPoint".to_string())
-            } else {
-                global.map(str::to_string)
-            };
+            let blocking =
+                super::unserved(&l.protocol, ep.is_some()).or_else(|| global.map(str::to_string));
             out.push(Endpoint {
                 listener_arn: l.arn.clone(),
                 load_balancer_name: lb.name.clone(),

@@ -284,16 +284,8 @@ fn endpoints(
     for lb in &st.load_balancers {
         for l in &lb.listeners {
             let ep = entry_points.get(&l.arn);
-            let error = if !super::served_protocol(&l.protocol) {
-                Some(format!(
-                    "{} listeners are not served by the Traefik data plane",
-                    l.protocol
-                ))
-            } else if ep.is_none() {
-                Some("no free Traefik entryPoint".to_string())
-            } else {
-                error.map(|e| format!("applying to Kubernetes failed: {e}"))
-            };
+            let error = super::unserved(&l.protocol, ep.is_some())
+                .or_else(|| error.map(|e| format!("applying to Kubernetes failed: {e}")));
             out.push(Endpoint {
                 listener_arn: l.arn.clone(),
                 load_balancer_name: lb.name.clone(),

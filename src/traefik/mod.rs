@@ -24,6 +24,20 @@ pub fn served_protocol(p: &str) -> bool {
     matches!(p, "HTTP" | "HTTPS" | "TCP" | "TLS")
 }
 
+/// Why a listener has no address whatever Traefik's configuration says: a protocol Traefik does
+/// not serve, or no free entryPoint for it. Both renderers' endpoints start from this.
+fn unserved(protocol: &str, has_entry_point: bool) -> Option<String> {
+    if !served_protocol(protocol) {
+        Some(format!(
+            "{protocol} listeners are not served by the Traefik data plane"
+        ))
+    } else if !has_entry_point {
+        Some("no free Traefik entryPoint".to_string())
+    } else {
+        None
+    }
+}
+
 /// The Traefik data plane's own state.
 pub struct Traefik {
     pool: Vec<EntryPoint>,
