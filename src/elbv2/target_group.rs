@@ -713,11 +713,13 @@ impl Service<'_> {
         all.sort_by_key(|r| r.seq);
         let selected: Vec<&TargetGroupRec> = if let Some(lb) = &lb {
             self.lb(lb)?;
+            // One walk over the load balancer's listeners and rules, not one over all of
+            // them per target group.
+            let used = self.tgs_of_lb(lb);
             all.into_iter()
                 .filter(|r| {
-                    self.lbs_using_tg(r.tg.target_group_arn.as_deref().unwrap_or_default())
-                        .iter()
-                        .any(|a| a == lb)
+                    used.iter()
+                        .any(|u| Some(u.as_str()) == r.tg.target_group_arn.as_deref())
                 })
                 .collect()
         } else if !arns.is_empty() {
