@@ -10,7 +10,6 @@
 //! in `capacity_decreases` and belongs to the day of `capacity_modified`; a modification on a
 //! later day starts a new count.
 
-use super::arn::{kind_of, ArnKind};
 use super::limits::quota;
 use super::{ApiError, ApiResult, Service};
 use crate::state::LoadBalancerRec;
@@ -286,15 +285,8 @@ impl Service<'_> {
                 policy: Some(p.policy.clone()),
             }),
             None => {
-                let exists = match kind_of(&arn) {
-                    ArnKind::TrustStore => scope.trust_stores.contains(&arn),
-                    ArnKind::LoadBalancer => scope.load_balancers.contains(&arn),
-                    ArnKind::TargetGroup => scope.target_groups.contains(&arn),
-                    ArnKind::Listener => scope.listeners.contains(&arn),
-                    ArnKind::Rule => scope.rules.contains(&arn),
-                    ArnKind::Unknown => false,
-                };
-                let msg = if exists {
+                // Every resource that can carry a policy is a taggable one.
+                let msg = if self.tags_of(&arn).is_ok() {
                     format!("No resource policy found for '{arn}'")
                 } else {
                     format!("Resource '{arn}' not found")

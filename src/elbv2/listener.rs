@@ -10,7 +10,6 @@ use super::lookup::listener_not_found;
 use super::page::page;
 use super::ssl_policies;
 use super::tags;
-use super::trust_store::ts_not_found;
 use super::{ApiError, ApiResult, Service};
 use crate::state::{ListenerRec, RuleRec, Scope};
 use api_models as m;
@@ -368,7 +367,7 @@ impl Service<'_> {
                     .trust_store_arn
                     .clone()
                     .ok_or_else(|| ApiError::v("A trust store must be specified with mutual authentication mode 'verify'"))?;
-                let rec = self.scope().trust_stores.get(&ts).ok_or_else(|| ts_not_found(&ts))?;
+                let rec = self.trust_store(&ts)?;
                 if rec.ts.status.as_deref() != Some("ACTIVE") {
                     return Err(ApiError::m(E::TrustStoreNotReady, format!("Trust store '{ts}' is not active")));
                 }

@@ -3,6 +3,7 @@
 
 use super::arn::{arn, lb_kind, new_id};
 use super::attributes::{self, Owner};
+use super::lookup::select;
 use super::page::page;
 use super::{tags, ApiError, ApiResult, Service};
 use crate::state::LoadBalancerRec;
@@ -331,43 +332,16 @@ impl Service<'_> {
         }
         let mut all: Vec<&LoadBalancerRec> = self.scope().load_balancers.values().collect();
         all.sort_by_key(|r| r.seq);
-        let selected: Vec<m::LoadBalancer> = if !arns.is_empty() {
-            let missing: Vec<&String> = arns
-                .iter()
-                .filter(|a| !self.scope().load_balancers.contains(a))
-                .collect();
-            if !missing.is_empty() {
-                return Err(not_found_list(&missing));
-            }
-            all.iter()
-                .filter(|r| {
-                    arns.iter()
-                        .any(|a| Some(a) == r.lb.load_balancer_arn.as_ref())
-                })
-                .map(|r| r.lb.clone())
-                .collect()
+        let selected: Vec<&LoadBalancerRec> = if !arns.is_empty() {
+            select(&all, &arns, |r| r.lb.load_balancer_arn.as_deref())
+                .map_err(|missing| not_found_list(&missing))?
         } else if !names.is_empty() {
-            let missing: Vec<&String> = names
-                .iter()
-                .filter(|n| {
-                    !all.iter()
-                        .any(|r| r.lb.load_balancer_name.as_ref() == Some(n))
-                })
-                .collect();
-            if !missing.is_empty() {
-                return Err(not_found_list(&missing));
-            }
-            all.iter()
-                .filter(|r| {
-                    names
-                        .iter()
-                        .any(|n| Some(n) == r.lb.load_balancer_name.as_ref())
-                })
-                .map(|r| r.lb.clone())
-                .collect()
+            select(&all, &names, |r| r.lb.load_balancer_name.as_deref())
+                .map_err(|missing| not_found_list(&missing))?
         } else {
-            all.iter().map(|r| r.lb.clone()).collect()
+            all
         };
+        let selected: Vec<m::LoadBalancer> = selected.iter().map(|r| r.lb.clone()).collect();
         let (items, next) = page(&selected, i.marker.as_deref(), i.page_size)?;
         Ok(m::DescribeLoadBalancersOutput {
             load_balancers: Some(items),
@@ -510,7 +484,6 @@ impl Service<'_> {
         i: m::ModifyLoadBalancerAttributesInput,
     ) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
-        self.lb(&lb_arn)?;
         let changes: Vec<(String, String)> = attributes::pairs(i.attributes);
         let rec = self.lb_mut(&lb_arn)?;
         attributes::modify(Owner::LoadBalancer, &mut rec.attributes, "", &changes)?;

@@ -1,7 +1,7 @@
 //! Finding resources by ARN, with AWS's not-found errors.
 
 use super::{ApiError, ApiResult, Service};
-use crate::state::{ListenerRec, LoadBalancerRec, RuleRec, TargetGroupRec};
+use crate::state::{ListenerRec, LoadBalancerRec, RuleRec, TargetGroupRec, TrustStoreRec};
 use api_models::ModeledError as E;
 
 /// `LoadBalancerNotFound` for one ARN.
@@ -25,6 +25,13 @@ pub fn listener_not_found(arn: &str) -> ApiError {
 /// `RuleNotFound` for one ARN.
 pub fn rule_not_found(arn: &str) -> ApiError {
     ApiError::m(E::RuleNotFound, format!("Rule '{arn}' not found"))
+}
+/// `TrustStoreNotFound` for one ARN or name.
+pub fn ts_not_found(id: &str) -> ApiError {
+    ApiError::m(
+        E::TrustStoreNotFound,
+        format!("Trust store '{id}' not found"),
+    )
 }
 
 impl Service<'_> {
@@ -56,6 +63,13 @@ impl Service<'_> {
             .get(arn)
             .ok_or_else(|| rule_not_found(arn))
     }
+    /// The trust store at `arn`.
+    pub fn trust_store(&self, arn: &str) -> ApiResult<&TrustStoreRec> {
+        self.scope()
+            .trust_stores
+            .get(arn)
+            .ok_or_else(|| ts_not_found(arn))
+    }
     /// The load balancer at `arn`, for writing.
     pub fn lb_mut(&mut self, arn: &str) -> ApiResult<&mut LoadBalancerRec> {
         self.scope_mut()?
@@ -81,6 +95,13 @@ impl Service<'_> {
             .listeners
             .get_mut(arn)
             .ok_or_else(|| listener_not_found(arn))
+    }
+    /// The trust store at `arn`, for writing.
+    pub fn trust_store_mut(&mut self, arn: &str) -> ApiResult<&mut TrustStoreRec> {
+        self.scope_mut()?
+            .trust_stores
+            .get_mut(arn)
+            .ok_or_else(|| ts_not_found(arn))
     }
     /// The target groups a load balancer's listeners and rules forward to.
     pub fn tgs_of_lb(&self, lb_arn: &str) -> Vec<String> {
@@ -171,4 +192,41 @@ pub fn actions_use_tg(actions: &[api_models::Action], tg_arn: &str) -> bool {
                         .any(|t| t.target_group_arn.as_deref() == Some(tg_arn))
                 })
     })
+}
+
+/// The records of `all` (kept in its order) whose `key` is one of `wanted`; or, if some wanted
+/// key matches no record, those keys in request order. Describe calls select by ARNs or names
+/// with this and answer the missing ones with their resource's not-found error.
+pub fn select<'a, 'w, R>(
+    all: &[&'a R],
+    wanted: &'w [String],
+    key: impl Fn(&R) -> Option<&str>,
+) -> Result<Vec<&'a R>, Vec<&'w String>> {
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|w| !all.iter().any(|r| key(r) == Some(w.as_str())))
+        .collect();
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    Ok(all
+        .iter()
+        .filter(|r| wanted.iter().any(|w| key(r) == Some(w.as_str())))
+        .copied()
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn select_keeps_record_order_and_reports_missing_in_request_order() {
+        let recs = ["a", "b", "c"];
+        let all: Vec<&&str> = recs.iter().collect();
+        let wanted = vec!["c".to_string(), "a".to_string()];
+        let got = super::select(&all, &wanted, |r| Some(*r)).unwrap();
+        assert_eq!(got, vec![&"a", &"c"]);
+        let wanted = vec!["x".to_string(), "b".to_string(), "y".to_string()];
+        let missing = super::select(&all, &wanted, |r| Some(*r)).unwrap_err();
+        assert_eq!(missing, vec!["x", "y"]);
+    }
 }

@@ -1,7 +1,7 @@
 //! Tags on load balancers, target groups, listeners, rules and trust stores.
 
 use super::arn::{kind_of, ArnKind};
-use super::lookup::{lb_not_found, listener_not_found, rule_not_found, tg_not_found};
+use super::lookup::{lb_not_found, listener_not_found, rule_not_found, tg_not_found, ts_not_found};
 use super::{ApiError, ApiResult, Service};
 use crate::state::Tags;
 use api_models as m;
@@ -16,10 +16,7 @@ fn not_found(arn: &str) -> ApiError {
         ArnKind::TargetGroup => tg_not_found(arn),
         ArnKind::Listener => listener_not_found(arn),
         ArnKind::Rule => rule_not_found(arn),
-        ArnKind::TrustStore => ApiError::m(
-            E::TrustStoreNotFound,
-            format!("Trust store '{arn}' not found"),
-        ),
+        ArnKind::TrustStore => ts_not_found(arn),
         ArnKind::Unknown => ApiError::v(format!("'{arn}' is not a valid resource ARN")),
     }
 }
@@ -91,7 +88,8 @@ impl Service<'_> {
         t.ok_or_else(|| not_found(arn))
     }
 
-    fn tags_of(&self, arn: &str) -> ApiResult<&Tags> {
+    /// The tags of any taggable resource; its kind's not-found error when there is none.
+    pub(super) fn tags_of(&self, arn: &str) -> ApiResult<&Tags> {
         let s = self.scope();
         let t = match kind_of(arn) {
             ArnKind::LoadBalancer => s.load_balancers.get(arn).map(|r| &r.tags),

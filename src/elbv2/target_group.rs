@@ -3,7 +3,7 @@
 //! ([`hc_defaults`]) and AWS's validation; messages follow AWS (as moto reproduces them).
 
 use super::attributes::{self, Owner};
-use super::lookup::actions_use_tg;
+use super::lookup::{actions_use_tg, select};
 use super::{arn, page::page, tags, ApiError, ApiResult, Service};
 use crate::state::TargetGroupRec;
 use api_models as m;
@@ -713,40 +713,21 @@ impl Service<'_> {
         all.sort_by_key(|r| r.seq);
         let selected: Vec<&TargetGroupRec> = if let Some(lb) = &lb {
             self.lb(lb)?;
+            // One walk over the load balancer's listeners and rules, not one over all of
+            // them per target group.
+            let used = self.tgs_of_lb(lb);
             all.into_iter()
                 .filter(|r| {
-                    self.lbs_using_tg(r.tg.target_group_arn.as_deref().unwrap_or_default())
-                        .iter()
-                        .any(|a| a == lb)
+                    used.iter()
+                        .any(|u| Some(u.as_str()) == r.tg.target_group_arn.as_deref())
                 })
                 .collect()
         } else if !arns.is_empty() {
-            if arns.iter().any(|a| !self.scope().target_groups.contains(a)) {
-                return Err(tg_not_found_any());
-            }
-            all.into_iter()
-                .filter(|r| {
-                    arns.iter()
-                        .any(|a| Some(a.as_str()) == r.tg.target_group_arn.as_deref())
-                })
-                .collect()
+            select(&all, &arns, |r| r.tg.target_group_arn.as_deref())
+                .map_err(|_| tg_not_found_any())?
         } else if !names.is_empty() {
-            let has = |n: &str| {
-                self.scope()
-                    .target_groups
-                    .values()
-                    .any(|r| r.tg.target_group_name.as_deref() == Some(n))
-            };
-            if names.iter().any(|n| !has(n)) {
-                return Err(tg_not_found_any());
-            }
-            all.into_iter()
-                .filter(|r| {
-                    names
-                        .iter()
-                        .any(|n| Some(n.as_str()) == r.tg.target_group_name.as_deref())
-                })
-                .collect()
+            select(&all, &names, |r| r.tg.target_group_name.as_deref())
+                .map_err(|_| tg_not_found_any())?
         } else {
             all
         };

@@ -22,6 +22,7 @@
 
 use super::arn::{arn, new_id};
 use super::limits::quota;
+use super::lookup::{select, ts_not_found};
 use super::page::page;
 use super::{ApiError, ApiResult, Service};
 use crate::config::Config;
@@ -29,14 +30,6 @@ use crate::state::{RevocationRec, TrustStoreRec};
 use api_models as m;
 use api_models::ModeledError as E;
 use std::path::{Component, Path, PathBuf};
-
-/// `TrustStoreNotFound` for one ARN or name.
-pub fn ts_not_found(id: &str) -> ApiError {
-    ApiError::m(
-        E::TrustStoreNotFound,
-        format!("Trust store '{id}' not found"),
-    )
-}
 
 /// Whether `name` fits `^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$`, 1–32 characters.
 pub fn valid_name(name: &str) -> bool {
@@ -298,20 +291,6 @@ fn revocation_view(ts_arn: &str, r: &RevocationRec) -> m::DescribeTrustStoreRevo
 }
 
 impl Service<'_> {
-    fn trust_store(&self, arn: &str) -> ApiResult<&TrustStoreRec> {
-        self.scope()
-            .trust_stores
-            .get(arn)
-            .ok_or_else(|| ts_not_found(arn))
-    }
-
-    fn trust_store_mut(&mut self, arn: &str) -> ApiResult<&mut TrustStoreRec> {
-        self.scope_mut()?
-            .trust_stores
-            .get_mut(arn)
-            .ok_or_else(|| ts_not_found(arn))
-    }
-
     /// Load balancers whose listeners use the trust store, in creation order.
     fn trust_store_users(&self, ts_arn: &str) -> Vec<String> {
         let scope = self.scope();
@@ -415,35 +394,16 @@ impl Service<'_> {
         let scope = self.scope();
         let mut all: Vec<&TrustStoreRec> = scope.trust_stores.values().collect();
         all.sort_by_key(|t| t.seq);
-        let selected: Vec<m::TrustStore> = if !arns.is_empty() {
-            if let Some(missing) = arns.iter().find(|a| !scope.trust_stores.contains(a)) {
-                return Err(ts_not_found(missing));
-            }
-            all.iter()
-                .filter(|t| {
-                    arns.iter()
-                        .any(|a| Some(a.as_str()) == t.ts.trust_store_arn.as_deref())
-                })
-                .map(|t| t.ts.clone())
-                .collect()
+        let selected: Vec<&TrustStoreRec> = if !arns.is_empty() {
+            select(&all, &arns, |t| t.ts.trust_store_arn.as_deref())
+                .map_err(|missing| ts_not_found(missing[0]))?
         } else if !names.is_empty() {
-            if let Some(missing) = names
-                .iter()
-                .find(|n| !all.iter().any(|t| t.ts.name.as_deref() == Some(n.as_str())))
-            {
-                return Err(ts_not_found(missing));
-            }
-            all.iter()
-                .filter(|t| {
-                    names
-                        .iter()
-                        .any(|n| Some(n.as_str()) == t.ts.name.as_deref())
-                })
-                .map(|t| t.ts.clone())
-                .collect()
+            select(&all, &names, |t| t.ts.name.as_deref())
+                .map_err(|missing| ts_not_found(missing[0]))?
         } else {
-            all.iter().map(|t| t.ts.clone()).collect()
+            all
         };
+        let selected: Vec<m::TrustStore> = selected.iter().map(|t| t.ts.clone()).collect();
         let (trust_stores, next_marker) = page(&selected, i.marker.as_deref(), i.page_size)?;
         Ok(m::DescribeTrustStoresOutput {
             trust_stores: Some(trust_stores),
