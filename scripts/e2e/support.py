@@ -37,6 +37,16 @@ CERT_ARN_2 = "arn:aws:acm:us-east-1:123456789012:certificate/66666666-7777-8888-
 ACCOUNT_RE = r"\d{12}"
 HEX16 = r"[0-9a-f]{16}"
 
+# Rule condition Field → the member holding its typed configuration.
+CONDITION_CONFIG_KEY = {
+    "host-header": "HostHeaderConfig",
+    "path-pattern": "PathPatternConfig",
+    "http-header": "HttpHeaderConfig",
+    "http-request-method": "HttpRequestMethodConfig",
+    "query-string": "QueryStringConfig",
+    "source-ip": "SourceIpConfig",
+}
+
 # Small waiter settings: botocore requires an integer Delay.
 FAST_WAIT = {"Delay": 1, "MaxAttempts": 15}
 
