@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import boto3
@@ -24,7 +24,7 @@ import pytest
 from botocore.config import Config
 
 import support
-from support import AwsCliError, aws_cli_command, aws_cli_env, http_request
+from support import AwsCliError, aws_cli_command, aws_cli_env, http_request, serve_http, spawn_logged, stop_http, stop_process
 
 REGION = support.REGION
 
@@ -103,19 +103,7 @@ class LocalElb:
     def start(self) -> "LocalElb":
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALELB_")}
         env.setdefault("RUST_BACKTRACE", "1")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                self.args(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=env,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
+        self.proc = spawn_logged(self.args(), self.log_path, stdout=subprocess.PIPE, env=env)
         deadline = time.monotonic() + START_DEADLINE_S
         self.endpoint = self._read_endpoint(deadline)
         # Keep draining stdout so the server can never block on a full pipe.
@@ -179,22 +167,14 @@ class LocalElb:
 
     def kill9(self) -> None:
         """SIGKILL, as a crash: no chance to flush or shut down."""
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        stop_process(self.proc, signal.SIGKILL)
 
     def kill(self) -> None:
         self.kill9()
 
     def stop(self) -> None:
         """SIGINT (the server's shutdown signal), then SIGKILL after a deadline."""
-        if not self.proc or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGINT)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.kill9()
+        stop_process(self.proc, signal.SIGINT)
 
     def log_size(self) -> int:
         try:
@@ -402,14 +382,11 @@ def http_backend():
             def log_message(self, *a):
                 pass
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
+        httpd = serve_http(Handler)
         backend.port = httpd.server_address[1]
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(httpd)
         return backend
 
     yield start
     for s in servers:
-        s.shutdown()
-        s.server_close()
+        stop_http(s)

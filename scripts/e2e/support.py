@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
+import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
@@ -31,6 +36,16 @@ CERT_ARN_2 = "arn:aws:acm:us-east-1:123456789012:certificate/66666666-7777-8888-
 
 ACCOUNT_RE = r"\d{12}"
 HEX16 = r"[0-9a-f]{16}"
+
+# Rule condition Field → the member holding its typed configuration.
+CONDITION_CONFIG_KEY = {
+    "host-header": "HostHeaderConfig",
+    "path-pattern": "PathPatternConfig",
+    "http-header": "HttpHeaderConfig",
+    "http-request-method": "HttpRequestMethodConfig",
+    "query-string": "QueryStringConfig",
+    "source-ip": "SourceIpConfig",
+}
 
 # Small waiter settings: botocore requires an integer Delay.
 FAST_WAIT = {"Delay": 1, "MaxAttempts": 15}
@@ -128,6 +143,86 @@ def wait_until(fn, timeout: float = 20.0, interval: float = 0.1, what: str = "co
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------------------
+# Local servers and processes the tests start
+# --------------------------------------------------------------------------------------------------
+
+
+def serve_http(handler_class) -> ThreadingHTTPServer:
+    """A ThreadingHTTPServer on 127.0.0.1:<free port> serving `handler_class` from a daemon thread; stop it with
+    stop_http. The port is `server.server_address[1]`."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return httpd
+
+
+def stop_http(httpd: ThreadingHTTPServer) -> None:
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@contextmanager
+def echo_once_server():
+    """A TCP server on 127.0.0.1 answering the first read of each connection with `echo:<data>` (health checks
+    connect and close without data). Yields its port."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    stop = threading.Event()
+
+    def loop():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(2)
+                try:
+                    data = c.recv(1024)
+                    if data:
+                        c.sendall(b"echo:" + data)
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    try:
+        yield srv.getsockname()[1]
+    finally:
+        stop.set()
+        t.join(timeout=2)
+        srv.close()
+
+
+def spawn_logged(args: list, log_path: Path, *, stdout=None, env=None) -> subprocess.Popen:
+    """Starts `args` in its own session with stderr (and stdout unless given) appended to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log if stdout is None else stdout,
+            stderr=log,
+            env=env,
+            start_new_session=True,
+        )
+
+
+def stop_process(proc: subprocess.Popen | None, sig: int, timeout: float = 10) -> None:
+    """Sends `sig` to a running process, then SIGKILL if it has not exited after `timeout` seconds."""
+    if not proc or proc.poll() is not None:
+        return
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import json
 import socket
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,10 +19,13 @@ from support import (
     create_lb,
     create_listener,
     create_tg,
+    echo_once_server,
     forward,
     free_port,
     unique,
     http_request,
+    serve_http,
+    stop_http,
     wait_until,
     weighted,
 )
@@ -114,18 +117,15 @@ def backends():
                 def log_message(self, *a):
                     pass
 
-            httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-            httpd.daemon_threads = True
+            httpd = serve_http(Handler)
             backend.port = httpd.server_address[1]
-            threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
             servers.append(httpd)
             out.append(backend)
         return out
 
     yield start
     for s in servers:
-        s.shutdown()
-        s.server_close()
+        stop_http(s)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -188,19 +188,20 @@ def send(addr, path="/", *, method="GET", headers=None, body=None, timeout=5.0) 
         conn.close()
 
 
-def tg_for(elbv2, vpc_id, *targets) -> dict:
-    """An ip target group (fast health checks on HC_PATH) with 127.0.0.1:<port> registered for each target."""
-    tg = create_tg(
-        elbv2,
-        vpc_id,
-        port=80,
-        TargetType="ip",
-        HealthCheckPath=HC_PATH,
-        HealthCheckIntervalSeconds=10,
-        HealthCheckTimeoutSeconds=8,
-        HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )
+# Health checks on HC_PATH every 0.1 s with a 0.08 s timeout (10 s / 8 s at the server's time scale).
+FAST_HC = dict(
+    HealthCheckPath=HC_PATH,
+    HealthCheckIntervalSeconds=10,
+    HealthCheckTimeoutSeconds=8,
+    HealthyThresholdCount=2,
+    UnhealthyThresholdCount=2,
+)
+
+
+def tg_for(elbv2, vpc_id, *targets, **kw) -> dict:
+    """An ip target group (FAST_HC, overridden by `kw`) with 127.0.0.1:<port> registered for each target (a
+    Backend or a port)."""
+    tg = create_tg(elbv2, vpc_id, port=80, TargetType="ip", **{**FAST_HC, **kw})
     ports = [t.port if isinstance(t, Backend) else t for t in targets]
     if ports:
         elbv2.register_targets(
@@ -733,32 +734,7 @@ def test_https_listener_terminates_tls_with_a_certificate_for_the_dns_name(elbv2
 
 def test_tcp_listener_proxies_streams(elbv2, endpoint, net):
     """An NLB TCP listener forwards each connection's bytes both ways to a target of its target group."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    port = srv.getsockname()[1]
-    stop = threading.Event()
-
-    def echo():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                continue
-            with c:
-                c.settimeout(2)
-                try:
-                    data = c.recv(1024)
-                    # Health checks connect and close without sending anything.
-                    if data:
-                        c.sendall(b"echo:" + data)
-                except OSError:
-                    pass
-
-    t = threading.Thread(target=echo, daemon=True)
-    t.start()
-    try:
+    with echo_once_server() as port:
         lb = create_lb(elbv2, net, type="network")
         tg = elbv2.create_target_group(
             Name=unique("tcp"), Protocol="TCP", Port=port, VpcId=lb["VpcId"], TargetType="ip"
@@ -769,10 +745,6 @@ def test_tcp_listener_proxies_streams(elbv2, endpoint, net):
         with socket.create_connection(addr, timeout=5) as c:
             c.sendall(b"hello")
             assert c.recv(1024) == b"echo:hello"
-    finally:
-        stop.set()
-        t.join(timeout=2)
-        srv.close()
 
 
 def test_metrics_count_requests_by_target_and_status_class(elbv2, endpoint, net, backends):

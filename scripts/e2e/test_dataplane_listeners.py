@@ -11,7 +11,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,7 @@ import websockets.sync.client
 import websockets.sync.server
 
 from conftest import make_client
-from support import CERT_ARN, CERT_ARN_2, create_lb, create_listener, free_port, unique, wait_until
+from support import CERT_ARN, CERT_ARN_2, create_lb, create_listener, serve_http, stop_http, unique, wait_until
 from test_dataplane import HC_PATH, address_of, backends, endpoint_of, tg_for, wait_state  # noqa: F401
 
 pytestmark = pytest.mark.dataplane
@@ -499,13 +499,10 @@ def stream_backend():
         def log_message(self, *a):
             pass
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    srv = serve_http(H)
     yield srv.server_address[1], first_seen, release
     release.set()
-    srv.shutdown()
-    srv.server_close()
+    stop_http(srv)
 
 
 def test_bodies_stream_both_ways(elbv2, endpoint, net, stream_backend):

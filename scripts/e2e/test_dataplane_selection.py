@@ -9,18 +9,20 @@ import socket
 import struct
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from support import create_lb, create_listener, create_tg, free_port, unique, wait_until, weighted
+from support import create_lb, create_listener, create_tg, free_port, serve_http, stop_http, unique, wait_until, weighted
 from test_dataplane import (  # noqa: F401  (backends is a fixture)
+    FAST_HC,
     HC_PATH,
     _cookie,
     address_of,
     backends,
     path_is,
     send,
+    tg_for,
     wait_state,
 )
 
@@ -30,21 +32,12 @@ TIME_SCALE = 0.01  # the e2e server's --health-check-time-scale
 
 # Health checks every 0.3 s with a 0.25 s timeout (30 s / 25 s scaled): slow enough that a loaded machine does not
 # fail checks of a live backend, which would change where requests go.
-ROBUST_HC = dict(
-    HealthCheckPath=HC_PATH,
-    HealthCheckIntervalSeconds=30,
-    HealthCheckTimeoutSeconds=25,
-    HealthyThresholdCount=2,
-    UnhealthyThresholdCount=2,
-)
+ROBUST_HC = {**FAST_HC, "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 25}
 
 
 def robust_tg(elbv2, vpc_id, *ports, **kw) -> dict:
-    """An ip target group (ROBUST_HC) with 127.0.0.1:<port> registered for each port."""
-    tg = create_tg(elbv2, vpc_id, port=80, TargetType="ip", **{**ROBUST_HC, **kw})
-    if ports:
-        elbv2.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.1", "Port": p} for p in ports])
-    return tg
+    """tg_for with ROBUST_HC timings: an ip target group with 127.0.0.1:<port> registered for each port."""
+    return tg_for(elbv2, vpc_id, *ports, **{**ROBUST_HC, **kw})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -103,15 +96,12 @@ class Scripted:
             def log_message(self, *a):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = serve_http(Handler)
         self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def close(self):
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop_http(self.httpd)
 
 
 @pytest.fixture

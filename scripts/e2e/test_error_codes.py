@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 import support
 from conftest import LocalElb, make_client
-from support import CERT_ARN, CERT_ARN_2, create_lb, create_listener, create_tg, forward, unique
+from support import CERT_ARN, CERT_ARN_2, create_lb, create_listener, create_tg, forward
 
 OIDC = {
     "Type": "authenticate-oidc",

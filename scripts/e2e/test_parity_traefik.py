@@ -20,7 +20,7 @@ import pytest
 
 import test_dataplane as dp
 from conftest import LocalElb, _binary, make_client
-from support import create_lb, create_listener, create_tg, free_port, http_request, unique, wait_until
+from support import create_lb, create_listener, create_tg, echo_once_server, free_port, http_request, unique, wait_until
 from test_dataplane import Stack, backends, cond, path_is, send, tg_for, wait_state  # noqa: F401 (fixture)
 from traefik_support import Traefik
 
@@ -262,33 +262,8 @@ def test_tls_listener_terminates_tls_and_forwards_the_stream(elbv2, endpoint, ne
     forwards the plain bytes to a target (the native data plane does not serve TLS listeners yet)."""
     import socket
     import ssl
-    import threading
 
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    port = srv.getsockname()[1]
-    stop = threading.Event()
-
-    def echo():
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                c, _ = srv.accept()
-            except OSError:
-                continue
-            with c:
-                c.settimeout(2)
-                try:
-                    data = c.recv(1024)
-                    if data:
-                        c.sendall(b"echo:" + data)
-                except OSError:
-                    pass
-
-    t = threading.Thread(target=echo, daemon=True)
-    t.start()
-    try:
+    with echo_once_server() as port:
         lb = create_lb(elbv2, net, type="network")
         tg = elbv2.create_target_group(Name=unique("tls"), Protocol="TCP", Port=port, VpcId=lb["VpcId"], TargetType="ip")[
             "TargetGroups"
@@ -309,10 +284,6 @@ def test_tls_listener_terminates_tls_and_forwards_the_stream(elbv2, endpoint, ne
             assert lb["DNSName"].lower().encode() in c.getpeercert(binary_form=True)
             c.sendall(b"hello")
             assert c.recv(1024) == b"echo:hello"
-    finally:
-        stop.set()
-        t.join(timeout=2)
-        srv.close()
 
 
 def test_a_router_traefik_rejects_is_reported_in_endpoints(elbv2, endpoint, net, backends):

@@ -7,6 +7,7 @@ import pytest
 
 from support import (
     ACCOUNT_RE,
+    CONDITION_CONFIG_KEY,
     HEX16,
     create_lb,
     create_listener,
@@ -27,14 +28,6 @@ CONDITIONS = {
         "QueryStringConfig": {"Values": [{"Key": "version", "Value": "v1"}, {"Value": "*example*"}]},
     },
     "source-ip": {"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8", "192.168.1.1/32"]}},
-}
-CONFIG_KEY = {
-    "host-header": "HostHeaderConfig",
-    "path-pattern": "PathPatternConfig",
-    "http-header": "HttpHeaderConfig",
-    "http-request-method": "HttpRequestMethodConfig",
-    "query-string": "QueryStringConfig",
-    "source-ip": "SourceIpConfig",
 }
 
 
@@ -60,7 +53,7 @@ def typed(conditions):
     """Field + typed config of each condition (legacy Values dropped) for comparison."""
     out = []
     for c in conditions:
-        key = CONFIG_KEY[c["Field"]]
+        key = CONDITION_CONFIG_KEY[c["Field"]]
         assert key in c, f"condition {c['Field']} came back without {key}: {c}"
         out.append({"Field": c["Field"], key: c[key]})
     return out

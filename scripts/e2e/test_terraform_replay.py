@@ -7,7 +7,7 @@ import re
 
 from botocore.exceptions import ClientError
 
-from support import attrs, free_port, kv, raises_code, wait_until
+from support import CONDITION_CONFIG_KEY, attrs, free_port, kv, raises_code, wait_until
 
 # §1.1: every key the provider sends for an ALB on create (values = the schema defaults).
 TF_ALB_ATTRIBUTES = {
@@ -114,16 +114,8 @@ def read_rule(elbv2, arn):
     m = RULE_TO_LISTENER_RE.match(arn)
     assert m, f"rule ARN {arn} does not match the provider's listener-rule regex"
     priority = 99999 if rule["Priority"] == "default" else int(rule["Priority"])
-    config_key = {
-        "host-header": "HostHeaderConfig",
-        "path-pattern": "PathPatternConfig",
-        "http-header": "HttpHeaderConfig",
-        "http-request-method": "HttpRequestMethodConfig",
-        "query-string": "QueryStringConfig",
-        "source-ip": "SourceIpConfig",
-    }
     for c in rule["Conditions"]:
-        assert config_key[c["Field"]] in c, f"condition {c['Field']} without its typed config (provider SIGSEGV)"
+        assert CONDITION_CONFIG_KEY[c["Field"]] in c, f"condition {c['Field']} without its typed config (provider SIGSEGV)"
     actions = sorted(rule["Actions"], key=lambda a: a.get("Order", 0))
     tags = one_tag_description(elbv2, arn)
     return rule, m.group(1) + m.group(2), priority, actions, tags

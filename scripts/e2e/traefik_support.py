@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port, http_request
+from support import free_port, http_request, spawn_logged, stop_process
 
 START_DEADLINE_S = 30.0
 
@@ -72,17 +72,7 @@ class Traefik:
     def start(self) -> "Traefik":
         static = self.workdir / "static.yaml"
         static.write_text(self.static_config())
-        log = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(
-                [str(traefik_binary()), f"--configFile={static}"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
+        self.proc = spawn_logged([str(traefik_binary()), f"--configFile={static}"], self.log_path)
         deadline = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -97,14 +87,7 @@ class Traefik:
         raise RuntimeError(f"traefik did not answer /ping in {START_DEADLINE_S}s\n{self.log_tail()}")
 
     def stop(self) -> None:
-        if not self.proc or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
+        stop_process(self.proc, signal.SIGTERM)
 
     def entrypoints_flag(self) -> str:
         return ",".join(f"{n}={a}" for n, a in self.entrypoints)
