@@ -25,11 +25,22 @@ pub struct App {
     pub writer: writer::Writer,
     pub published: Arc<writer::Published>,
     pub health: Arc<health::HealthTable>,
-    pub dataplane: Arc<dataplane::listeners::DataPlane>,
+    pub dataplane: Arc<dataplane::DataPlane>,
     /// The API's bound address (also the responder Traefik forwards fixed responses to).
     pub api_addr: SocketAddr,
     /// Set when a Traefik data plane serves the listeners (`--dataplane traefik-*`).
     pub traefik: Option<Arc<traefik::Traefik>>,
+}
+
+/// What the native data plane takes from the flags.
+fn dataplane_settings(config: &Config) -> dataplane::Settings {
+    dataplane::Settings {
+        bind: config.bind,
+        port_offset: config.port_offset,
+        proxy_threads: config.proxy_threads,
+        health_time_scale: config.health_time_scale,
+        certificates: config.certificates.clone(),
+    }
 }
 
 /// A started server.
@@ -56,9 +67,9 @@ impl App {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
         let api_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let health = Arc::new(health::HealthTable::default());
         // Certificates are read before anything is served: a bad file stops the start.
-        let dataplane =
-            dataplane::listeners::DataPlane::new(config.proxy_threads, &config.certificates)?;
+        let dataplane = dataplane::DataPlane::new(dataplane_settings(&config), health.clone())?;
         let (writer, published) = writer::Writer::start(store, world);
         let traefik = config
             .dataplane
@@ -68,16 +79,21 @@ impl App {
             config: Arc::new(config),
             writer,
             published,
-            health: Arc::new(health::HealthTable::default()),
+            health,
             dataplane,
             api_addr,
             traefik: traefik.clone(),
         });
         // The data plane: native sockets, or Traefik fed with renders (which then owns the
         // `applied` generation and the endpoints list).
+        let feeds = traefik::Feeds {
+            published: app.published.clone(),
+            health: app.health.clone(),
+            dataplane: app.dataplane.clone(),
+        };
         match (app.config.dataplane, traefik) {
             (config::DataPlaneKind::TraefikFile, Some(t)) => {
-                traefik::file::spawn(app.clone(), t);
+                traefik::file::spawn(feeds, t, app.responder_url());
             }
             (config::DataPlaneKind::TraefikKube, Some(t)) => {
                 let client = traefik::kube::client(app.config.kube_context.as_deref()).await?;
@@ -85,10 +101,10 @@ impl App {
                     namespace: app.config.traefik_namespace.clone(),
                     responder_url: app.responder_url(),
                 };
-                traefik::kube::spawn(app.clone(), t, client, settings);
+                traefik::kube::spawn(feeds, t, client, settings);
             }
             _ => {
-                dataplane::listeners::spawn(app.clone());
+                app.dataplane.follow(app.published.clone());
             }
         }
         let router = api::router(app.clone());
@@ -112,6 +128,23 @@ impl App {
             .traefik_responder_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.api_addr))
+    }
+
+    /// What the current state becomes in `format` (`GET /_localelb/render`).
+    pub fn render(&self, format: traefik::render::Format) -> String {
+        let settings = traefik::render::RenderSettings {
+            bind: self.config.bind,
+            port_offset: self.config.port_offset,
+            responder_url: self.responder_url(),
+            namespace: self.config.traefik_namespace.clone(),
+        };
+        traefik::render::render_text(
+            &self.published.world.load_full(),
+            &self.health,
+            self.traefik.as_deref(),
+            &settings,
+            format,
+        )
     }
 
     /// Clears every resource and all health state.

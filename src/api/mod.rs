@@ -62,7 +62,7 @@ async fn render(
     State(app): State<Arc<App>>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    use crate::traefik::render::{render_text, Format};
+    use crate::traefik::render::Format;
     use axum::http::StatusCode;
     let format = q
         .get("format")
@@ -77,7 +77,7 @@ async fn render(
     };
     (
         [(axum::http::header::CONTENT_TYPE, "application/yaml")],
-        render_text(&app, f),
+        app.render(f),
     )
         .into_response()
 }
@@ -87,7 +87,7 @@ async fn respond(
     State(app): State<Arc<App>>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    crate::traefik::respond::answer(&app, &id)
+    crate::traefik::respond::answer(&app.published.world.load(), &id)
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
@@ -119,7 +119,8 @@ async fn aws(
             b.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
                 .boxed_unsync()
         });
-        let resp = crate::dataplane::proxy::route(&app, &routing, &listener, peer, req).await;
+        let resp =
+            crate::dataplane::proxy::route(&app.dataplane, &routing, &listener, peer, req).await;
         return resp.map(axum::body::Body::new);
     }
     let (parts, body) = req.into_parts();

@@ -13,13 +13,7 @@ use std::sync::Arc;
 /// What a matched rule does.
 pub enum ActionRoute {
     /// Forward to one of the target groups, picked by weight.
-    Forward {
-        tgs: Vec<String>,
-        weights: Vec<u32>,
-        picker: WeightedPicker,
-        /// TargetGroupStickinessConfig duration, when enabled.
-        stickiness_s: Option<i64>,
-    },
+    Forward(ForwardRoute),
     /// An HTTP redirect built from the rule's template.
     Redirect(m::RedirectActionConfig),
     /// A fixed response.
@@ -32,6 +26,15 @@ pub enum ActionRoute {
     },
     /// An action this data plane does not perform (authenticate-*, jwt-validation).
     Unsupported(String),
+}
+
+/// A forward action: its target groups with their weights.
+pub struct ForwardRoute {
+    pub tgs: Vec<String>,
+    pub weights: Vec<u32>,
+    pub picker: WeightedPicker,
+    /// TargetGroupStickinessConfig duration, when enabled.
+    pub stickiness_s: Option<i64>,
 }
 
 /// One rule, compiled.
@@ -56,6 +59,10 @@ pub struct ListenerRoute {
     pub xff_client_port: bool,
     /// The load balancer's `idle_timeout.timeout_seconds`: a target silent that long gets a 504.
     pub idle_timeout: std::time::Duration,
+    /// Certificate ARNs a TLS-terminating listener presents: the default one, then added ones.
+    pub certificate_arns: Vec<String>,
+    /// The listener's AlpnPolicy (TLS listeners).
+    pub alpn_policy: Option<String>,
 }
 
 /// ALB's X-Forwarded-For processing modes.
@@ -165,13 +172,13 @@ fn action_route(actions: &[m::Action]) -> ActionRoute {
             Some("forward") => {
                 let (tgs, sticky) = translators::model::forward_targets(a);
                 let weights: Vec<u32> = tgs.iter().map(|t| t.weight).collect();
-                return ActionRoute::Forward {
+                return ActionRoute::Forward(ForwardRoute {
                     tgs: tgs.into_iter().map(|t| t.arn).collect(),
                     picker: WeightedPicker::new(&weights),
                     weights,
                     // ForwardConfig validation keeps the duration in 1..=604800.
                     stickiness_s: sticky.map(i64::from),
-                };
+                });
             }
             Some("redirect") => {
                 return ActionRoute::Redirect(a.redirect_config.clone().unwrap_or_default())
@@ -202,6 +209,20 @@ fn action_route(actions: &[m::Action]) -> ActionRoute {
         }
     }
     ActionRoute::Unsupported("the rule has no terminal action".into())
+}
+
+/// A listener's certificate ARNs: its default certificate, then the added ones.
+fn certificate_arns(l: &crate::state::ListenerRec) -> Vec<String> {
+    let mut arns: Vec<String> = l
+        .listener
+        .certificates
+        .iter()
+        .flatten()
+        .filter_map(|c| c.certificate_arn.clone())
+        .take(1)
+        .collect();
+    arns.extend(l.extra_certificates.iter().cloned());
+    arns
 }
 
 /// What a routing build needs besides the committed state.
@@ -280,6 +301,8 @@ fn add_scope(
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(60),
             ),
+            certificate_arns: certificate_arns(l),
+            alpn_policy: li.alpn_policy.as_ref().and_then(|p| p.first()).cloned(),
         });
         lb_order.push((lb.seq, route.arn.clone()));
         r.ports.entry(port).or_default().push(route.clone());

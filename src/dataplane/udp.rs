@@ -3,7 +3,7 @@
 //! upstream socket. Replies from the target go back to the client from the listener's socket.
 //! A flow with no datagram either way for `FLOW_IDLE` is forgotten (NLB's UDP idle timeout).
 
-use crate::App;
+use super::DataPlane;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -21,7 +21,7 @@ struct Flow {
 type Flows = Arc<Mutex<HashMap<SocketAddr, Flow>>>;
 
 /// Relays datagrams on a UDP listener socket until the task is aborted.
-pub async fn serve(app: Arc<App>, socket: std::net::UdpSocket, port: u16) {
+pub async fn serve(dp: Arc<DataPlane>, socket: std::net::UdpSocket, port: u16) {
     let Ok(socket) = UdpSocket::from_std(socket) else {
         return;
     };
@@ -42,7 +42,7 @@ pub async fn serve(app: Arc<App>, socket: std::net::UdpSocket, port: u16) {
         });
         let upstream = match existing {
             Some(u) => u,
-            None => match open_flow(&app, port, client, &socket, &flows).await {
+            None => match open_flow(&dp, port, client, &socket, &flows).await {
                 Some(u) => u,
                 // No target: the datagram is dropped, as NLB does.
                 None => continue,
@@ -55,16 +55,16 @@ pub async fn serve(app: Arc<App>, socket: std::net::UdpSocket, port: u16) {
 /// Starts a flow for `client`: picks a target, connects an upstream socket to it and relays
 /// its replies until the flow is idle.
 async fn open_flow(
-    app: &Arc<App>,
+    dp: &DataPlane,
     port: u16,
     client: SocketAddr,
     listener: &Arc<UdpSocket>,
     flows: &Flows,
 ) -> Option<Arc<UdpSocket>> {
     let (tg, t, addr) = {
-        let routing = app.dataplane.routing.load_full();
-        let (tg, t) = super::stream::pick(app, &routing, port, &["UDP", "TCP_UDP"])?;
-        let addr = super::proxy::target_address(app, &routing, &tg, t).ok()?;
+        let routing = dp.routing.load_full();
+        let (tg, t) = super::stream::pick(&routing, port, &["UDP", "TCP_UDP"])?;
+        let addr = super::choose::target_address(dp, &routing, &tg, t).ok()?;
         (tg, t, addr)
     };
     let local: SocketAddr = if addr.is_ipv4() {

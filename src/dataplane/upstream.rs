@@ -3,7 +3,7 @@
 //! task per request). A connection goes back to its pool when the response body has been
 //! read to the end; one dropped early is closed by hyper and never reused.
 
-use super::proxy::{BoxError, ProxyBody};
+use super::error::{BoxError, ProxyBody};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};

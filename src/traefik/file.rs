@@ -8,9 +8,8 @@
 //! generation answer, so the next request sees the change — as with the native data plane.
 
 use super::render;
-use super::Traefik;
-use crate::dataplane::listeners::Endpoint;
-use crate::App;
+use super::{Feeds, Traefik};
+use crate::dataplane::Endpoint;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use std::collections::BTreeMap;
@@ -30,10 +29,10 @@ type HttpClient = hyper_util::client::legacy::Client<
     Empty<Bytes>,
 >;
 
-/// Starts the render loop.
-pub fn spawn(app: Arc<App>, t: Arc<Traefik>) -> tokio::task::JoinHandle<()> {
-    let mut gen_rx = app.published.generation.subscribe();
-    let mut health_rx = app.health.subscribe();
+/// Starts the render loop; `responder_url` is localelb's API as Traefik reaches it.
+pub fn spawn(feeds: Feeds, t: Arc<Traefik>, responder_url: String) -> tokio::task::JoinHandle<()> {
+    let mut gen_rx = feeds.published.generation.subscribe();
+    let mut health_rx = feeds.health.subscribe();
     let client: HttpClient =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http();
@@ -45,7 +44,7 @@ pub fn spawn(app: Arc<App>, t: Arc<Traefik>) -> tokio::task::JoinHandle<()> {
             let h = *health_rx.borrow_and_update();
             seq += 1;
             let started = std::time::Instant::now();
-            let eps = sync(&app, &t, &client, seq).await;
+            let eps = sync(&feeds, &t, &client, seq, &responder_url).await;
             tracing::debug!(
                 generation = g,
                 health = h,
@@ -53,8 +52,7 @@ pub fn spawn(app: Arc<App>, t: Arc<Traefik>) -> tokio::task::JoinHandle<()> {
                 ms = started.elapsed().as_millis() as u64,
                 "Traefik serves the render"
             );
-            app.dataplane.endpoints.store(Arc::new(eps));
-            app.dataplane.applied.send_replace(g);
+            feeds.dataplane.publish(eps, g);
             t.health_applied.send_replace(h);
             tokio::select! {
                 r = gen_rx.changed() => if r.is_err() { return },
@@ -65,9 +63,15 @@ pub fn spawn(app: Arc<App>, t: Arc<Traefik>) -> tokio::task::JoinHandle<()> {
 }
 
 /// Renders, writes and waits for Traefik; returns the endpoints (with errors) to publish.
-async fn sync(app: &App, t: &Traefik, client: &HttpClient, seq: u64) -> Vec<Endpoint> {
-    let world = app.published.world.load_full();
-    let st = render::state(&world, &app.health, api_models::Timestamp::now().millis());
+async fn sync(
+    feeds: &Feeds,
+    t: &Traefik,
+    client: &HttpClient,
+    seq: u64,
+    responder_url: &str,
+) -> Vec<Endpoint> {
+    let world = feeds.published.world.load_full();
+    let st = render::state(&world, &feeds.health, api_models::Timestamp::now().millis());
     let dir = t.dir.clone().unwrap_or_default();
     let mut errors: BTreeMap<String, String> = BTreeMap::new();
     if let Err(e) = ensure_certificates(t, &st, &dir).await {
@@ -76,7 +80,7 @@ async fn sync(app: &App, t: &Traefik, client: &HttpClient, seq: u64) -> Vec<Endp
     let entry_points = t.entry_points_for(&st);
     let opts = Options {
         entry_points: entry_points.clone(),
-        responder_url: app.responder_url(),
+        responder_url: responder_url.to_string(),
         namespace: "elbv2".into(),
         generation: Some(seq),
         certificates: t.certificates_for(&st),

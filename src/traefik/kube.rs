@@ -12,9 +12,8 @@
 //! server and reloads on its own, batched by its `throttleDuration`); it waits until the apply
 //! returned.
 
-use super::{render, Traefik};
-use crate::dataplane::listeners::Endpoint;
-use crate::App;
+use super::{render, Feeds, Traefik};
+use crate::dataplane::Endpoint;
 use ::kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
 };
@@ -219,19 +218,19 @@ pub fn options(t: &Traefik, st: &State, settings: &KubeSettings) -> Options {
 /// Starts the reconcile loop: once at start, then on every committed change and health change;
 /// a failed reconcile is retried every [`RETRY`] until one succeeds.
 pub fn spawn(
-    app: Arc<App>,
+    feeds: Feeds,
     t: Arc<Traefik>,
     client: Client,
     settings: KubeSettings,
 ) -> tokio::task::JoinHandle<()> {
-    let mut gen_rx = app.published.generation.subscribe();
-    let mut health_rx = app.health.subscribe();
+    let mut gen_rx = feeds.published.generation.subscribe();
+    let mut health_rx = feeds.health.subscribe();
     tokio::spawn(async move {
         loop {
             let g = *gen_rx.borrow_and_update();
             let h = *health_rx.borrow_and_update();
-            let world = app.published.world.load_full();
-            let st = render::state(&world, &app.health, api_models::Timestamp::now().millis());
+            let world = feeds.published.world.load_full();
+            let st = render::state(&world, &feeds.health, api_models::Timestamp::now().millis());
             let opts = options(&t, &st, &settings);
             let rendered = crd::render(&st, &opts);
             let result = apply(&client, &settings.namespace, &rendered).await;
@@ -249,14 +248,11 @@ pub fn spawn(
                     Some(e.to_string())
                 }
             };
-            app.dataplane.endpoints.store(Arc::new(endpoints(
-                &st,
-                &opts.entry_points,
-                error.as_deref(),
-            )));
-            // Write calls wait on this; a failed apply is reported through the endpoints list
-            // rather than by holding every caller.
-            app.dataplane.applied.send_replace(g);
+            // Write calls wait on the generation; a failed apply is reported through the
+            // endpoints list rather than by holding every caller.
+            feeds
+                .dataplane
+                .publish(endpoints(&st, &opts.entry_points, error.as_deref()), g);
             t.health_applied.send_replace(h);
             let retry = async {
                 if error.is_some() {

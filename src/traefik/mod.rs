@@ -13,11 +13,25 @@ pub mod render;
 pub mod respond;
 
 use crate::config::Config;
+use crate::dataplane::DataPlane;
+use crate::health::HealthTable;
+use crate::writer::Published;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use translators::model::{CertFiles, EntryPoint, State};
+
+/// What a Traefik render loop reads, and where it reports what Traefik serves.
+#[derive(Clone)]
+pub struct Feeds {
+    /// The committed state and its generation.
+    pub published: Arc<Published>,
+    /// Target health, rendered into the configuration.
+    pub health: Arc<HealthTable>,
+    /// Reports the served generation (write calls wait on it) and the endpoints.
+    pub dataplane: Arc<DataPlane>,
+}
 
 /// Listener protocols Traefik serves on a pooled (TCP) entryPoint.
 pub fn served_protocol(p: &str) -> bool {

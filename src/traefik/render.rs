@@ -4,7 +4,6 @@
 use crate::elbv2::targets::registered_health;
 use crate::health::{HealthTable, TargetKey};
 use crate::state::World;
-use crate::App;
 use std::collections::BTreeMap;
 use translators::model::{
     self as tm, EntryPoint, HealthCheck, Listener, LoadBalancer, Options, Rule, State, Target,
@@ -169,17 +168,30 @@ pub fn state(world: &World, health: &HealthTable, now_ms: i64) -> State {
     }
 }
 
+/// What `GET /_localelb/render` needs besides the state.
+#[derive(Debug, Clone)]
+pub struct RenderSettings {
+    /// `--bind` and `--port-offset`: where the native data plane would serve each listener
+    /// (the preview's entry points when no Traefik data plane runs).
+    pub bind: std::net::IpAddr,
+    pub port_offset: u16,
+    /// localelb's API URL as Traefik reaches it (fixed responses are answered there).
+    pub responder_url: String,
+    /// `--traefik-namespace`.
+    pub namespace: String,
+}
+
 /// Entry points for a preview render when no Traefik data plane runs: one per listener port,
 /// named `port-<P>`, at the address the native data plane would use.
-fn preview_entry_points(app: &App, st: &State) -> BTreeMap<String, EntryPoint> {
+fn preview_entry_points(settings: &RenderSettings, st: &State) -> BTreeMap<String, EntryPoint> {
     let mut out = BTreeMap::new();
     for l in st.load_balancers.iter().flat_map(|lb| &lb.listeners) {
-        let p = l.port.saturating_add(app.config.port_offset);
+        let p = l.port.saturating_add(settings.port_offset);
         out.insert(
             l.arn.clone(),
             EntryPoint {
                 name: format!("port-{}", l.port),
-                address: format!("{}:{p}", app.config.bind),
+                address: format!("{}:{p}", settings.bind),
             },
         );
     }
@@ -204,18 +216,24 @@ impl Format {
     }
 }
 
-/// What the current state becomes in `format`: YAML with the warnings as comments on top.
-pub fn render_text(app: &App, format: Format) -> String {
-    let world = app.published.world.load_full();
-    let st = state(&world, &app.health, api_models::Timestamp::now().millis());
-    let (entry_points, certificates) = match &app.traefik {
+/// What `world` becomes in `format`: YAML with the warnings as comments on top. With a
+/// Traefik data plane running, its entryPoints and certificate files are used.
+pub fn render_text(
+    world: &World,
+    health: &HealthTable,
+    traefik: Option<&super::Traefik>,
+    settings: &RenderSettings,
+    format: Format,
+) -> String {
+    let st = state(world, health, api_models::Timestamp::now().millis());
+    let (entry_points, certificates) = match traefik {
         Some(t) => (t.entry_points_for(&st), t.certificates_for(&st)),
-        None => (preview_entry_points(app, &st), BTreeMap::new()),
+        None => (preview_entry_points(settings, &st), BTreeMap::new()),
     };
     let opts = Options {
         entry_points,
-        responder_url: app.responder_url(),
-        namespace: app.config.traefik_namespace.clone(),
+        responder_url: settings.responder_url.clone(),
+        namespace: settings.namespace.clone(),
         generation: None,
         certificates,
     };

@@ -3,13 +3,12 @@
 //! the fixed response (status, Content-Type, body), or 501 for actions localelb does not
 //! perform (authenticate-*, jwt-validation).
 
-use crate::App;
+use crate::state::World;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// The answer for the rule whose ARN ends in `/<id>`, from the committed state.
-pub fn answer(app: &App, id: &str) -> Response {
-    let world = app.published.world.load_full();
+pub fn answer(world: &World, id: &str) -> Response {
     let rule = world
         .scopes
         .values()
