@@ -25,6 +25,9 @@ pub mod udp;
 pub mod upstream;
 pub mod workers;
 
+#[cfg(test)]
+mod tests;
+
 use crate::health::HealthTable;
 use crate::state::World;
 use crate::writer::Published;
