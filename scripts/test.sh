@@ -4,13 +4,15 @@
 #   scripts/test.sh                 # everything
 #   scripts/test.sh -k rules -x     # extra arguments go to pytest
 #
-# Needs only the Rust toolchain and Python 3.11 (with its venv module). Python packages go into .venv
-# in the repository root, pinned by scripts/e2e/requirements.txt.
+# Needs what README's "Set up" lists (Rust, a C/C++ compiler, Python 3.11 with venv, openssl). Python
+# packages go into .venv in the repository root, pinned by scripts/e2e/requirements.txt.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$PWD
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/localelb-target}"
+# Cargo's own target directory unless CARGO_TARGET_DIR says otherwise (.ci/run sets it), so this
+# script and `cargo run -- serve` share one build of DuckDB.
+target_dir=${CARGO_TARGET_DIR:-$root/target}
 python=${PYTHON:-python3}
 venv=$root/.venv
 requirements=$root/scripts/e2e/requirements.txt
@@ -39,7 +41,7 @@ echo "==> cargo test --workspace"
 cargo test --workspace
 
 # --- client e2e ----------------------------------------------------------------------------------
-bin=$CARGO_TARGET_DIR/debug/localelb
+bin=$target_dir/debug/localelb
 if [ ! -x "$bin" ]; then
     echo "error: $bin was not built" >&2
     exit 1

@@ -6,6 +6,8 @@
 
 use crate::state::{RowChange, World};
 use duckdb::{params, Connection};
+use std::fs::{File, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -13,6 +15,8 @@ use std::sync::Arc;
 pub const SCHEMA_VERSION: i64 = 1;
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "localelb.duckdb";
+/// The lock file inside the data dir: held (advisory, exclusive) while a server uses the dir.
+pub const LOCK_FILE: &str = "localelb.lock";
 
 /// A store failure.
 #[derive(Debug)]
@@ -34,30 +38,30 @@ impl From<duckdb::Error> for StoreError {
 /// The open database.
 pub struct Store {
     conn: Connection,
+    /// The data dir's lock, released when the store is dropped (after `conn`, fields drop in
+    /// order) or the process ends.
+    _lock: Option<File>,
 }
 
 impl Store {
     /// Opens (creating or migrating) the store in `dir`, or an in-memory one.
+    /// A data dir another server holds is refused before its database is opened.
     pub fn open(dir: Option<&Path>) -> Result<Store, StoreError> {
-        let conn = match dir {
-            None => Connection::open_in_memory()?,
+        let (conn, lock) = match dir {
+            None => (Connection::open_in_memory()?, None),
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     StoreError(format!("cannot create data dir {}: {e}", dir.display()))
                 })?;
+                let lock = lock_dir(dir)?;
                 let path: PathBuf = dir.join(DB_FILE);
-                Connection::open(&path).map_err(|e| {
-                    StoreError(format!(
-                        "cannot open data file {}: {e}. It is corrupt or not a localelb database; \
-                         move it away, or start with --ephemeral",
-                        path.display()
-                    ))
-                })?
+                let conn = Connection::open(&path).map_err(|e| open_error(&path, e))?;
+                (conn, Some(lock))
             }
         };
         // One thread and a small memory budget: the store holds little and writes one row at a time.
         conn.execute_batch("SET threads=1; SET memory_limit='256MB';")?;
-        let store = Store { conn };
+        let store = Store { conn, _lock: lock };
         store.migrate(dir)?;
         Ok(store)
     }
@@ -168,6 +172,68 @@ impl Store {
     }
 }
 
+/// Takes the data dir's lock and records this process's id in it (for the next one's message).
+/// Nothing else in the dir is read or written before the lock is held.
+fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(LOCK_FILE);
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError(format!("cannot open lock file {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let pid = holder.trim();
+            let by = if pid.is_empty() {
+                String::new()
+            } else {
+                format!(" (pid {pid})")
+            };
+            return Err(in_use(dir, &by));
+        }
+        Err(TryLockError::Error(e)) => {
+            return Err(StoreError(format!("cannot lock {}: {e}", path.display())))
+        }
+    }
+    // The pid is informative only; the lock is what keeps others out.
+    let _ = file
+        .set_len(0)
+        .and_then(|_| file.rewind())
+        .and_then(|_| writeln!(file, "{}", std::process::id()));
+    Ok(file)
+}
+
+fn in_use(dir: &Path, by: &str) -> StoreError {
+    StoreError(format!(
+        "data dir {} is in use by another localelb process{by}; its files are untouched. \
+         Stop that server, or start this one with another --data-dir or with --ephemeral",
+        dir.display()
+    ))
+}
+
+/// DuckDB's own lock error (a process that is not a localelb holding the file, e.g. the DuckDB
+/// CLI) is "in use" too; anything else means the file is not a database we can read.
+fn open_error(path: &Path, e: duckdb::Error) -> StoreError {
+    let text = e.to_string();
+    if text.contains("Could not set lock on file") {
+        return StoreError(format!(
+            "data file {} is in use by another process ({text}); its files are untouched. \
+             Stop that process, or start with another --data-dir or with --ephemeral",
+            path.display()
+        ));
+    }
+    StoreError(format!(
+        "cannot open data file {}: {text}. It is corrupt or not a localelb database; \
+         move it away, or start with --ephemeral",
+        path.display()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +334,44 @@ mod tests {
             err.contains(DB_FILE) && err.contains("--ephemeral"),
             "{err}"
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn second_open_of_a_dir_in_use_is_refused_and_leaves_it_intact() {
+        let dir = temp_dir("locked");
+        let mut first = Store::open(Some(&dir)).unwrap();
+        let mut scope = Scope::new("111111111111", "eu-west-1");
+        scope.ec2.insert("vpc-1".into(), rec("vpc-1"));
+        let mut changes = Vec::new();
+        scope.take_changes(&mut changes);
+        first.commit(&changes).unwrap();
+
+        let err = Store::open(Some(&dir)).err().expect("refused").0;
+        assert!(
+            err.contains("in use by another localelb")
+                && err.contains(&dir.display().to_string())
+                && err.contains(&format!("pid {}", std::process::id()))
+                && !err.contains("corrupt"),
+            "{err}"
+        );
+        // The first store still works, and after it is gone the dir opens with its rows.
+        first.commit(&[]).unwrap();
+        assert!(first
+            .load()
+            .unwrap()
+            .scope("111111111111", "eu-west-1")
+            .is_some());
+        drop(first);
+        let again = Store::open(Some(&dir)).unwrap();
+        let world = again.load().unwrap();
+        assert!(world
+            .scope("111111111111", "eu-west-1")
+            .unwrap()
+            .ec2
+            .get("vpc-1")
+            .is_some());
+        drop(again);
         std::fs::remove_dir_all(dir).ok();
     }
 }

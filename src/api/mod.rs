@@ -1,7 +1,10 @@
 //! The HTTP endpoint: AWS query protocol on `/` (POST form or GET query), dispatched by the
 //! SigV4 service or `Version` to ELBv2 or the small EC2 subset; plus `/_localelb/*` controls.
 
+pub mod body;
+pub mod call_log;
 pub mod respond;
+pub mod service;
 pub mod sigv4;
 
 use crate::elbv2::{self, ApiError, CallCtx, Service};
@@ -124,20 +127,45 @@ async fn aws(
         return resp.map(axum::body::Body::new);
     }
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 64 << 20)
-        .await
-        .unwrap_or_default();
-    aws_query(app, parts.method, parts.uri, parts.headers, body).await
+    api_call(app, parts, body).await
+}
+
+/// One API call: the body read within its limit, the call answered, and its log line written.
+async fn api_call(
+    app: Arc<App>,
+    parts: axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Response {
+    let mut call = call_log::CallLog::start();
+    let rid = respond::request_id();
+    let resp = match body::read(&parts.headers, body).await {
+        Ok(body) => {
+            aws_query(
+                app,
+                &mut call,
+                &rid,
+                parts.method,
+                parts.uri,
+                parts.headers,
+                body,
+            )
+            .await
+        }
+        Err(e) => respond::error(&e, &rid),
+    };
+    call.finish(&resp, &rid);
+    resp
 }
 
 async fn aws_query(
     app: Arc<App>,
+    call: &mut call_log::CallLog,
+    rid: &str,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let rid = respond::request_id();
     if method != Method::POST && method != Method::GET {
         return respond::error(
             &ApiError::Protocol {
@@ -165,8 +193,11 @@ async fn aws_query(
         .unwrap_or_else(|| app.config.default_region.clone());
     let action = q.take("Action");
     let version = q.take("Version");
-    let is_ec2 = cred.service.as_deref() == Some("ec2")
-        || version.as_deref() == Some(crate::ec2::API_VERSION);
+    call.action = action.clone();
+    let is_ec2 = match served_service(call, &headers, cred.service.as_deref(), version.as_deref()) {
+        Ok(s) => s == service::Served::Ec2,
+        Err(unserved) => return unserved_response(&unserved, rid),
+    };
     let Some(action) = action else {
         return respond::error(
             &ApiError::Protocol {
@@ -187,12 +218,6 @@ async fn aws_query(
     if is_ec2 {
         return crate::ec2::handle(&app, ctx, &action, q, &rid).await;
     }
-    if let Some(v) = version.as_deref().filter(|v| *v != api_models::API_VERSION) {
-        return respond::error(
-            &ApiError::invalid_action(format!("Could not find operation {action} for version {v}")),
-            &rid,
-        );
-    }
     let Some(op) = api_models::Operation::from_name(&action) else {
         return respond::error(
             &ApiError::invalid_action(format!(
@@ -208,6 +233,34 @@ async fn aws_query(
     match app.call(ctx, req).await {
         Ok(resp) => respond::xml(200, resp.to_xml(&rid), &rid),
         Err(e) => respond::error(&e, &rid),
+    }
+}
+
+/// The service a request is for (recorded in the call log), or what it asked for instead.
+fn served_service(
+    call: &mut call_log::CallLog,
+    headers: &HeaderMap,
+    signing_name: Option<&str>,
+    version: Option<&str>,
+) -> Result<service::Served, service::Unserved> {
+    let amz_target = headers
+        .get("x-amz-target")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let served = service::resolve(signing_name, amz_target.as_deref(), version);
+    call.service = Some(match &served {
+        Ok(s) => s.signing_name().to_string(),
+        Err(u) => u.requested().to_string(),
+    });
+    served
+}
+
+/// The refusal of a request for another service, in the protocol its client reads.
+fn unserved_response(unserved: &service::Unserved, rid: &str) -> Response {
+    match unserved {
+        service::Unserved::Target(_) => {
+            respond::json_error(400, "UnknownOperationException", &unserved.message(), rid)
+        }
+        _ => respond::error(&unserved.api_error(), rid),
     }
 }
 
