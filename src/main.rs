@@ -5,6 +5,7 @@ use clap::error::ErrorKind;
 use localelb::config::{self, Config, Invocation, LogFormat};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// mimalloc: the proxy allocates and frees small buffers (headers, bodies, futures) on every
 /// request from several threads; it is measurably cheaper there than the system allocator.
@@ -53,6 +54,8 @@ fn init_logging(format: LogFormat) {
 
 async fn serve(cfg: Config) {
     refuse_unknown_quotas(&cfg).unwrap_or_else(|e| e.exit());
+    // Watched before anything is served: a signal that comes once the API answers is ours.
+    let signals = Signals::watch().unwrap_or_else(|e| fail(&format!("localelb: {e}")));
     let running = match localelb::App::start(cfg).await {
         Ok(r) => r,
         Err(e) => fail(&format!("localelb: {e}")),
@@ -60,7 +63,7 @@ async fn serve(cfg: Config) {
     // Tests read this line to find the bound port.
     println!("localelb listening on http://{}", running.api_addr);
     tracing::info!(api = %running.api_addr, "localelb started");
-    let signal = shutdown_signal().await;
+    let signal = signals.next().await;
     tracing::info!(signal, "shutting down");
     // Stop accepting API connections; calls already queued in the writer are committed before
     // the barrier below returns (it is queued behind them). Answered calls were committed
@@ -80,20 +83,26 @@ async fn serve(cfg: Config) {
     std::process::exit(0);
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM, naming the signal.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("cannot watch SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// The shutdown signals: Ctrl-C (SIGINT) and SIGTERM.
+struct Signals {
+    int: Signal,
+    term: Signal,
+}
+
+impl Signals {
+    fn watch() -> std::io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves on the first of them, naming it.
+    async fn next(mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
     }
 }
 
