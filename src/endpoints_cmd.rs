@@ -1,13 +1,19 @@
-//! `localelb endpoints`: prints where each listener is served, from a running server's
-//! `GET /_localelb/endpoints` (the same JSON, pretty-printed).
+//! The client subcommands: `localelb endpoints` prints where each listener is served, from a
+//! running server's `GET /_localelb/endpoints` (the same JSON, pretty-printed); `localelb
+//! render` fetches `GET /_localelb/render`.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 
+/// How long one request to the server may take (connect, answer and body).
+const TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Fetches and pretty-prints the endpoints of the server at `base` (`http://host:port`).
-pub fn run(base: &str) -> Result<String, String> {
-    let (status, body) = get(base, "/_localelb/endpoints")?;
+pub async fn run(base: &str) -> Result<String, String> {
+    let (status, body) = get(base, "/_localelb/endpoints").await?;
     if status != 200 {
         return Err(format!("localelb answered HTTP {status}: {}", body.trim()));
     }
@@ -16,47 +22,109 @@ pub fn run(base: &str) -> Result<String, String> {
 }
 
 /// `GET path` on the server at `base` → (status, body).
-pub fn get(base: &str, path: &str) -> Result<(u16, String), String> {
+pub async fn get(base: &str, path: &str) -> Result<(u16, String), String> {
     let hostport = base.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(hostport)
-        .map_err(|e| format!("cannot reach localelb at {base}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed answer")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("malformed status line")?;
-    let chunked = head.lines().any(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("transfer-encoding: chunked")
-    });
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_string()
+    let uri: hyper::Uri = format!("http://{hostport}{path}")
+        .parse()
+        .map_err(|e| format!("bad server address {base}: {e}"))?;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let exchange = async {
+        let resp = client.get(uri).await.map_err(|e| {
+            if e.is_connect() {
+                format!("cannot reach localelb at {base}: {}", root_cause(&e))
+            } else {
+                e.to_string()
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    Ok((status, body))
+    tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .map_err(|_| format!("no answer from localelb at {base} in {TIMEOUT:?}"))?
 }
 
-/// Decodes a chunked body.
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
+/// The innermost error of a chain (for a refused connection: the OS's own message).
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
     }
-    out
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server answering one connection with `answer`; its base URL and the request it read.
+    async fn one_answer(answer: &'static str) -> (String, tokio::task::JoinHandle<String>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.ends_with(b"\r\n\r\n") {
+                let n = s.read(&mut buf).await.unwrap();
+                assert!(n > 0, "request cut short");
+                req.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(answer.as_bytes()).await.unwrap();
+            String::from_utf8(req).unwrap()
+        });
+        (base, task)
+    }
+
+    #[tokio::test]
+    async fn chunked_endpoints_are_pretty_printed() {
+        let (base, req) = one_answer(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n[{\"a\r\n5\r\n\": 1}\r\n1\r\n]\r\n0\r\n\r\n",
+        )
+        .await;
+        assert_eq!(run(&base).await.unwrap(), "[\n  {\n    \"a\": 1\n  }\n]");
+        let req = req.await.unwrap();
+        assert!(
+            req.starts_with("GET /_localelb/endpoints HTTP/1.1\r\n"),
+            "{req}"
+        );
+        let host = base.trim_start_matches("http://");
+        assert!(
+            req.to_ascii_lowercase()
+                .contains(&format!("host: {host}\r\n")),
+            "{req}"
+        );
+    }
+
+    #[tokio::test]
+    async fn status_and_body_of_an_error_answer() {
+        let (base, _req) =
+            one_answer("HTTP/1.1 400 Bad Request\r\nContent-Length: 4\r\n\r\nnope").await;
+        assert_eq!(
+            get(&format!("{base}/"), "/_localelb/render?format=x")
+                .await
+                .unwrap(),
+            (400, "nope".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_server() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", l.local_addr().unwrap());
+        drop(l);
+        let e = run(&base).await.unwrap_err();
+        assert!(
+            e.starts_with(&format!("cannot reach localelb at {base}: ")),
+            "{e}"
+        );
+        assert!(e.contains("refused"), "{e}");
+    }
 }

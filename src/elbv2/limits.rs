@@ -86,6 +86,11 @@ pub fn quota(cfg: &Config, name: &str) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// Every quota name (the names `--quota NAME=N` accepts), listed ones first.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    QUOTAS.iter().map(|q| q.name)
+}
+
 /// The limits `DescribeAccountLimits` reports, with overrides applied.
 pub fn listed(cfg: &Config) -> Vec<m::Limit> {
     QUOTAS
