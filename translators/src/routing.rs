@@ -296,11 +296,27 @@ pub enum Condition {
 
 /// Why a stored condition cannot be routed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConditionError(pub String);
+pub enum ConditionError {
+    /// No `Field`.
+    NoField,
+    /// A `Field` no data plane knows.
+    UnknownField(String),
+    /// The field's config (or a required part of it) is absent.
+    Missing {
+        field: &'static str,
+        what: &'static str,
+    },
+}
 
 impl std::fmt::Display for ConditionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            ConditionError::NoField => f.write_str("condition without a Field"),
+            ConditionError::UnknownField(x) => write!(f, "unknown condition field {x:?}"),
+            ConditionError::Missing { field, what } => {
+                write!(f, "{field} condition without {what}")
+            }
+        }
     }
 }
 
@@ -308,17 +324,14 @@ fn list(v: Option<&Vec<String>>) -> Vec<String> {
     v.cloned().unwrap_or_default()
 }
 
-fn missing(field: &str, what: &str) -> ConditionError {
-    ConditionError(format!("{field} condition without {what}"))
+fn missing(field: &'static str, what: &'static str) -> ConditionError {
+    ConditionError::Missing { field, what }
 }
 
 impl Condition {
     /// Reads a stored condition (its typed config first, the legacy `Values` otherwise).
     pub fn parse(c: &m::RuleCondition) -> Result<Condition, ConditionError> {
-        let field = c
-            .field
-            .as_deref()
-            .ok_or_else(|| ConditionError("condition without a Field".into()))?;
+        let field = c.field.as_deref().ok_or(ConditionError::NoField)?;
         Ok(match field {
             "host-header" => {
                 let cfg = c.host_header_config.as_ref();
@@ -344,41 +357,46 @@ impl Condition {
                 let cfg = c
                     .http_header_config
                     .as_ref()
-                    .ok_or_else(|| missing(field, "HttpHeaderConfig"))?;
+                    .ok_or_else(|| missing("http-header", "HttpHeaderConfig"))?;
                 Condition::HttpHeader {
                     name: cfg
                         .http_header_name
                         .clone()
-                        .ok_or_else(|| missing(field, "HttpHeaderName"))?,
+                        .ok_or_else(|| missing("http-header", "HttpHeaderName"))?,
                     values: list(cfg.values.as_ref()),
                     regexes: list(cfg.regex_values.as_ref()),
                 }
             }
-            "http-request-method" => Condition::Method(list(
-                c.http_request_method_config
-                    .as_ref()
-                    .ok_or_else(|| missing(field, "HttpRequestMethodConfig"))?
-                    .values
-                    .as_ref(),
-            )),
+            // The legacy `Values` stand in for an absent config, as for host and path.
+            "http-request-method" => {
+                let cfg = c.http_request_method_config.as_ref();
+                if cfg.is_none() && c.values.is_none() {
+                    return Err(missing("http-request-method", "HttpRequestMethodConfig"));
+                }
+                Condition::Method(list(
+                    cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref()),
+                ))
+            }
             "query-string" => Condition::QueryString(
                 c.query_string_config
                     .as_ref()
-                    .ok_or_else(|| missing(field, "QueryStringConfig"))?
+                    .ok_or_else(|| missing("query-string", "QueryStringConfig"))?
                     .values
                     .iter()
                     .flatten()
                     .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
                     .collect(),
             ),
-            "source-ip" => Condition::SourceIp(list(
-                c.source_ip_config
-                    .as_ref()
-                    .ok_or_else(|| missing(field, "SourceIpConfig"))?
-                    .values
-                    .as_ref(),
-            )),
-            other => return Err(ConditionError(format!("unknown condition field {other:?}"))),
+            "source-ip" => {
+                let cfg = c.source_ip_config.as_ref();
+                if cfg.is_none() && c.values.is_none() {
+                    return Err(missing("source-ip", "SourceIpConfig"));
+                }
+                Condition::SourceIp(list(
+                    cfg.and_then(|s| s.values.as_ref()).or(c.values.as_ref()),
+                ))
+            }
+            other => return Err(ConditionError::UnknownField(other.to_string())),
         })
     }
 }
