@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod elbv2;
 pub mod endpoints_cmd;
 pub mod health;
+pub mod routing;
 pub mod state;
 pub mod store;
 pub mod traefik;

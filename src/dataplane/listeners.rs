@@ -347,6 +347,7 @@ fn endpoints(
                 port: l.port,
                 address,
                 error,
+                rule_arn: None,
             });
         }
     }

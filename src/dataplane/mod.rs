@@ -50,6 +50,23 @@ pub struct Endpoint {
     pub port: u16,
     pub address: Option<String>,
     pub error: Option<String>,
+    /// Set on the entry for a stored rule the listener cannot route (`error` says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<String>,
+}
+
+impl From<&crate::routing::Unroutable> for Endpoint {
+    fn from(u: &crate::routing::Unroutable) -> Endpoint {
+        Endpoint {
+            listener_arn: u.listener_arn.clone(),
+            load_balancer_name: u.load_balancer_name.clone(),
+            protocol: u.protocol.clone(),
+            port: u.port,
+            address: None,
+            error: Some(format!("rule {}: {}", u.rule_arn, u.message)),
+            rule_arn: Some(u.rule_arn.clone()),
+        }
+    }
 }
 
 /// What the native data plane takes from the server's flags.
@@ -115,7 +132,8 @@ impl DataPlane {
     /// closed to match, the endpoints are reported and its generation counts as applied.
     pub fn apply_routing(self: &Arc<Self>, routing: Arc<Routing>) {
         self.routing.store(routing.clone());
-        let endpoints = self.sockets.reconcile(self, &routing);
+        let mut endpoints = self.sockets.reconcile(self, &routing);
+        endpoints.extend(routing.unroutable.iter().map(Endpoint::from));
         self.publish(endpoints, routing.generation);
     }
 

@@ -9,9 +9,9 @@
 //! - source-ip: CIDRs against the client address;
 //! values are ORed within a condition, conditions are ANDed; RegexValues are regexes.
 
-use api_models as m;
 use regex::{Regex, RegexBuilder};
 use std::net::IpAddr;
+use translators::routing;
 
 /// What a rule looks at in a request.
 pub struct RequestView<'a> {
@@ -116,84 +116,42 @@ pub enum Condition {
     SourceIp(Vec<Cidr>),
 }
 
-fn patterns(values: Option<&Vec<String>>, regexes: Option<&Vec<String>>, ci: bool) -> Vec<Pattern> {
-    let mut out: Vec<Pattern> = values
-        .into_iter()
-        .flatten()
-        .map(|v| Pattern::wildcard(v, ci))
-        .collect();
-    out.extend(
-        regexes
-            .into_iter()
-            .flatten()
-            .filter_map(|r| Pattern::regex(r)),
-    );
+fn patterns(values: &[String], regexes: &[String], ci: bool) -> Vec<Pattern> {
+    let mut out: Vec<Pattern> = values.iter().map(|v| Pattern::wildcard(v, ci)).collect();
+    out.extend(regexes.iter().filter_map(|r| Pattern::regex(r)));
     out
 }
 
-/// Compiles a stored condition (typed config first, legacy `Values` otherwise).
-pub fn compile(c: &m::RuleCondition) -> Option<Condition> {
-    let field = c.field.as_deref()?;
-    Some(match field {
-        "host-header" => {
-            let cfg = c.host_header_config.as_ref();
-            let vals = cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref());
-            Condition::Host(patterns(
-                vals,
-                cfg.and_then(|h| h.regex_values.as_ref())
-                    .or(c.regex_values.as_ref()),
-                true,
-            ))
-        }
-        "path-pattern" => {
-            let cfg = c.path_pattern_config.as_ref();
-            let vals = cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref());
-            Condition::Path(patterns(
-                vals,
-                cfg.and_then(|h| h.regex_values.as_ref())
-                    .or(c.regex_values.as_ref()),
-                false,
-            ))
-        }
-        "http-header" => {
-            let cfg = c.http_header_config.as_ref()?;
-            Condition::Header {
-                name: cfg.http_header_name.clone()?.to_ascii_lowercase(),
-                values: patterns(cfg.values.as_ref(), cfg.regex_values.as_ref(), true),
-            }
-        }
-        "http-request-method" => Condition::Method(
-            c.http_request_method_config
-                .as_ref()?
-                .values
-                .clone()
-                .unwrap_or_default(),
-        ),
-        "query-string" => Condition::Query(
-            c.query_string_config
-                .as_ref()?
-                .values
+/// Compiles a typed condition of the routing model.
+pub fn compile(c: &routing::Condition) -> Condition {
+    use routing::Condition as C;
+    match c {
+        C::HostHeader { values, regexes } => Condition::Host(patterns(values, regexes, true)),
+        C::PathPattern { values, regexes } => Condition::Path(patterns(values, regexes, false)),
+        C::HttpHeader {
+            name,
+            values,
+            regexes,
+        } => Condition::Header {
+            name: name.to_ascii_lowercase(),
+            values: patterns(values, regexes, true),
+        },
+        C::Method(ms) => Condition::Method(ms.clone()),
+        C::QueryString(pairs) => Condition::Query(
+            pairs
                 .iter()
-                .flatten()
-                .map(|kv| {
+                .map(|(k, v)| {
                     (
-                        kv.key.as_deref().map(|k| Pattern::wildcard(k, true)),
-                        Pattern::wildcard(kv.value.as_deref().unwrap_or(""), true),
+                        k.as_deref().map(|k| Pattern::wildcard(k, true)),
+                        Pattern::wildcard(v, true),
                     )
                 })
                 .collect(),
         ),
-        "source-ip" => Condition::SourceIp(
-            c.source_ip_config
-                .as_ref()?
-                .values
-                .iter()
-                .flatten()
-                .filter_map(|v| Cidr::parse(v))
-                .collect(),
-        ),
-        _ => return None,
-    })
+        C::SourceIp(cidrs) => {
+            Condition::SourceIp(cidrs.iter().filter_map(|v| Cidr::parse(v)).collect())
+        }
+    }
 }
 
 /// Percent-decodes a query component (`+` is a space).
@@ -261,6 +219,7 @@ pub fn all_match(conds: &[Condition], r: &RequestView<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use api_models as m;
 
     fn req<'a>(
         host: &'a str,
@@ -293,7 +252,7 @@ mod tests {
             ..Default::default()
         };
         f(&mut c);
-        compile(&c).unwrap()
+        compile(&routing::Condition::parse(&c).unwrap())
     }
 
     #[test]

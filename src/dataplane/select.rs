@@ -74,37 +74,8 @@ impl WeightedPicker {
     }
 }
 
-/// The target group attribute `load_balancing.algorithm.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Algorithm {
-    /// `round_robin` (the AWS default).
-    #[default]
-    RoundRobin,
-    /// `least_outstanding_requests`.
-    LeastOutstanding,
-    /// `weighted_random`.
-    WeightedRandom,
-}
-
-impl Algorithm {
-    /// Parses the attribute value. Anything unrecognised falls back to `round_robin`, the AWS
-    /// default; the control plane validates values, so this only guards against stale state.
-    pub fn parse(attr: &str) -> Algorithm {
-        match attr.trim() {
-            "least_outstanding_requests" => Algorithm::LeastOutstanding,
-            "weighted_random" => Algorithm::WeightedRandom,
-            _ => Algorithm::RoundRobin,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::RoundRobin => "round_robin",
-            Algorithm::LeastOutstanding => "least_outstanding_requests",
-            Algorithm::WeightedRandom => "weighted_random",
-        }
-    }
-}
+/// The target group attribute `load_balancing.algorithm.type` (typed in the routing model).
+pub use translators::routing::Algorithm;
 
 /// Share a target gets at the very start of its slow-start window, relative to a warm target:
 /// AWS ramps "linearly" from nothing to the full share.

@@ -1,14 +1,19 @@
-//! The routing table: an immutable view of the committed state, rebuilt on every change and
-//! swapped atomically. Wildcards, regexes and CIDRs are compiled here, never per request.
+//! The routing table: the routing model (`crate::routing`) compiled for the proxy, rebuilt on
+//! every change and swapped atomically. Wildcards, regexes and CIDRs are compiled here, never
+//! per request; target cells (health, in-flight counts) are taken from the health table.
 
-use super::rule_match::{self, Condition};
-use super::select::{Algorithm, SlowStart, TargetPicker, WeightedPicker};
+use super::rule_match;
+use super::select::{SlowStart, TargetPicker, WeightedPicker};
 use crate::health::{HealthTable, TargetCell, TargetKey};
-use crate::state::{Scope, World};
+use crate::routing::{Model, Unroutable};
+use crate::state::World;
 use api_models as m;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use translators::model as tm;
+pub use translators::routing::XffMode;
+use translators::routing::{Condition, RouteAction, Stickiness};
 
 /// What a matched rule does.
 pub enum ActionRoute {
@@ -40,7 +45,7 @@ pub struct ForwardRoute {
 /// One rule, compiled.
 pub struct RuleRoute {
     pub arn: String,
-    pub conditions: Vec<Condition>,
+    pub conditions: Vec<rule_match::Condition>,
     pub action: ActionRoute,
 }
 
@@ -63,17 +68,6 @@ pub struct ListenerRoute {
     pub certificate_arns: Vec<String>,
     /// The listener's AlpnPolicy (TLS listeners).
     pub alpn_policy: Option<String>,
-}
-
-/// ALB's X-Forwarded-For processing modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XffMode {
-    /// Append the client address to what the client sent (the default).
-    Append,
-    /// Forward the client's header unchanged (add one if absent).
-    Preserve,
-    /// Remove the header.
-    Remove,
 }
 
 /// One registered target as the proxy sees it.
@@ -162,67 +156,36 @@ pub struct Routing {
     pub by_dns: HashMap<String, Vec<Arc<ListenerRoute>>>,
     /// Looked up on every forwarded request: foldhash, far cheaper than SipHash on ARNs.
     pub tgs: HashMap<String, Arc<TgRoute>, foldhash::fast::RandomState>,
+    /// Stored rules the model could not route (reported with the endpoints).
+    pub unroutable: Vec<Unroutable>,
 }
 
-fn action_route(actions: &[m::Action]) -> ActionRoute {
-    let mut sorted: Vec<&m::Action> = actions.iter().collect();
-    sorted.sort_by_key(|a| a.order.unwrap_or(i32::MAX));
-    for a in sorted {
-        match a.type_.as_deref() {
-            Some("forward") => {
-                let (tgs, sticky) = translators::model::forward_targets(a);
-                let weights: Vec<u32> = tgs.iter().map(|t| t.weight).collect();
-                return ActionRoute::Forward(ForwardRoute {
-                    tgs: tgs.into_iter().map(|t| t.arn).collect(),
-                    picker: WeightedPicker::new(&weights),
-                    weights,
-                    // ForwardConfig validation keeps the duration in 1..=604800.
-                    stickiness_s: sticky.map(i64::from),
-                });
-            }
-            Some("redirect") => {
-                return ActionRoute::Redirect(a.redirect_config.clone().unwrap_or_default())
-            }
-            Some("fixed-response") => {
-                let c = a.fixed_response_config.clone().unwrap_or_default();
-                return ActionRoute::Fixed {
-                    status: c
-                        .status_code
-                        .as_deref()
-                        .and_then(|s| s.parse().ok())
-                        .and_then(|s| hyper::StatusCode::from_u16(s).ok())
-                        .unwrap_or(hyper::StatusCode::OK),
-                    content_type: hyper::header::HeaderValue::from_str(
-                        c.content_type
-                            .as_deref()
-                            .unwrap_or("text/plain; charset=utf-8"),
-                    )
-                    .ok(),
-                    body: c.message_body.unwrap_or_default().into(),
-                };
-            }
-            // Authentication runs before the terminal action; it is not performed locally.
-            Some(t @ ("authenticate-oidc" | "authenticate-cognito" | "jwt-validation")) => {
-                return ActionRoute::Unsupported(format!("localelb does not perform {t} actions"));
-            }
-            _ => {}
+fn action_route(action: RouteAction) -> ActionRoute {
+    match action {
+        RouteAction::Forward(f) => {
+            let weights: Vec<u32> = f.groups.iter().map(|t| t.weight).collect();
+            ActionRoute::Forward(ForwardRoute {
+                tgs: f.groups.into_iter().map(|t| t.arn).collect(),
+                picker: WeightedPicker::new(&weights),
+                weights,
+                // ForwardConfig validation keeps the duration in 1..=604800.
+                stickiness_s: f.stickiness_s.map(i64::from),
+            })
+        }
+        RouteAction::Redirect(cfg) => ActionRoute::Redirect(cfg),
+        RouteAction::Fixed(c) => ActionRoute::Fixed {
+            status: hyper::StatusCode::from_u16(c.status).unwrap_or(hyper::StatusCode::OK),
+            content_type: hyper::header::HeaderValue::from_str(&c.content_type).ok(),
+            body: c.body.into(),
+        },
+        // Authentication runs before the terminal action; it is not performed locally.
+        RouteAction::NotPerformed(t) => {
+            ActionRoute::Unsupported(format!("localelb does not perform {t} actions"))
+        }
+        RouteAction::NoTerminal => {
+            ActionRoute::Unsupported("the rule has no terminal action".into())
         }
     }
-    ActionRoute::Unsupported("the rule has no terminal action".into())
-}
-
-/// A listener's certificate ARNs: its default certificate, then the added ones.
-fn certificate_arns(l: &crate::state::ListenerRec) -> Vec<String> {
-    let mut arns: Vec<String> = l
-        .listener
-        .certificates
-        .iter()
-        .flatten()
-        .filter_map(|c| c.certificate_arn.clone())
-        .take(1)
-        .collect();
-    arns.extend(l.extra_certificates.iter().cloned());
-    arns
 }
 
 /// What a routing build needs besides the committed state.
@@ -233,175 +196,127 @@ pub struct BuildCtx<'a> {
     pub time_scale: f64,
 }
 
-fn add_scope(
-    scope: &Scope,
-    r: &mut Routing,
-    lb_order: &mut Vec<(u64, String)>,
-    ctx: &BuildCtx<'_>,
-) {
-    for l in scope.listeners.values() {
-        let li = &l.listener;
-        let (Some(arn), Some(lb_arn)) = (li.listener_arn.clone(), li.load_balancer_arn.clone())
-        else {
-            continue;
-        };
-        let Some(lb) = scope.load_balancers.get(&lb_arn) else {
-            continue;
-        };
-        let port = li.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(6081);
-        let mut rules: Vec<&crate::state::RuleRec> = scope
+fn listener_route(lb: &tm::LoadBalancer, l: &tm::Listener) -> ListenerRoute {
+    let attrs = lb.attrs();
+    ListenerRoute {
+        arn: l.arn.clone(),
+        lb_arn: lb.arn.clone(),
+        lb_name: lb.name.clone(),
+        dns_name: lb.dns_name.clone(),
+        protocol: l.protocol.clone(),
+        port: l.port,
+        rules: l
             .rules
-            .values()
-            .filter(|x| x.listener_arn == arn)
-            .collect();
-        // Priority order, the default rule last.
-        rules.sort_by_key(|x| {
-            x.rule
-                .priority
-                .as_deref()
-                .and_then(|p| p.parse::<u32>().ok())
-                .unwrap_or(u32::MAX)
-        });
-        let rules = rules
-            .into_iter()
-            .map(|x| RuleRoute {
-                arn: x.rule.rule_arn.clone().unwrap_or_default(),
-                conditions: x
-                    .rule
+            .iter()
+            .map(|r| RuleRoute {
+                arn: r.arn.clone(),
+                // The model holds only rules whose conditions parse (the others are reported).
+                conditions: r
                     .conditions
                     .iter()
-                    .flatten()
-                    .filter_map(rule_match::compile)
+                    .filter_map(|c| Condition::parse(c).ok())
+                    .map(|c| rule_match::compile(&c))
                     .collect(),
-                action: action_route(x.rule.actions.as_deref().unwrap_or_default()),
+                action: action_route(r.action()),
             })
-            .collect();
-        let lb_attr = |k: &str| lb.attributes.get(k).map(String::as_str);
-        let route = Arc::new(ListenerRoute {
-            arn,
-            lb_arn: lb_arn.clone(),
-            lb_name: lb.lb.load_balancer_name.clone().unwrap_or_default(),
-            dns_name: lb
-                .lb
-                .dns_name
-                .clone()
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-            protocol: li.protocol.clone().unwrap_or_else(|| "GENEVE".into()),
-            port,
-            rules,
-            xff: match lb_attr("routing.http.xff_header_processing.mode") {
-                Some("preserve") => XffMode::Preserve,
-                Some("remove") => XffMode::Remove,
-                _ => XffMode::Append,
-            },
-            xff_client_port: lb_attr("routing.http.xff_client_port.enabled") == Some("true"),
-            idle_timeout: std::time::Duration::from_secs(
-                lb_attr("idle_timeout.timeout_seconds")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(60),
-            ),
-            certificate_arns: certificate_arns(l),
-            alpn_policy: li.alpn_policy.as_ref().and_then(|p| p.first()).cloned(),
-        });
-        lb_order.push((lb.seq, route.arn.clone()));
-        r.ports.entry(port).or_default().push(route.clone());
-        r.by_dns
-            .entry(route.dns_name.clone())
-            .or_default()
-            .push(route);
+            .collect(),
+        xff: attrs.xff,
+        xff_client_port: attrs.xff_client_port,
+        idle_timeout: std::time::Duration::from_secs(attrs.idle_timeout_s),
+        // The default certificate (the model lists it first), then the added ones.
+        certificate_arns: l.certificates.clone(),
+        alpn_policy: l.alpn_policy.clone(),
     }
-    for tg in scope.target_groups.values() {
-        let Some(arn) = tg.tg.target_group_arn.clone() else {
-            continue;
-        };
-        let tt = tg.tg.target_type.as_deref().unwrap_or("instance");
-        let targets: Vec<TargetRoute> = tg
-            .targets
-            .iter()
-            .filter_map(|t| {
-                // Lambda targets have no address; they are answered with an error page.
-                let addr = crate::health::target_addr(tt, &t.id, t.port)
-                    .or_else(|| (tt == "lambda").then(|| SocketAddr::from(([0, 0, 0, 0], 0))))?;
-                let key = TargetKey {
-                    tg_arn: arn.clone(),
-                    id: t.id.clone(),
-                    port: t.port,
-                };
-                Some(TargetRoute {
-                    cell: ctx.health.cell(&key),
-                    token: super::sticky::token(&format!("{arn}|{addr}")),
-                    key,
-                    registered_ms: t.registered_ms,
-                    addr,
-                })
+}
+
+fn tg_route(tg: &tm::TargetGroup, ctx: &BuildCtx<'_>) -> TgRoute {
+    let lambda = tg.target_type == "lambda";
+    let targets: Vec<TargetRoute> = tg
+        .targets
+        .iter()
+        .filter_map(|t| {
+            // Draining targets take no new requests here (their connections finish).
+            let registered_ms = t.registered_ms?;
+            // Lambda targets have no address; they are answered with an error page.
+            let addr = t
+                .address
+                .or_else(|| lambda.then(|| SocketAddr::from(([0, 0, 0, 0], 0))))?;
+            let key = TargetKey {
+                tg_arn: tg.arn.clone(),
+                id: t.id.clone(),
+                port: i32::from(t.port),
+            };
+            Some(TargetRoute {
+                cell: ctx.health.cell(&key),
+                token: super::sticky::token(&format!("{}|{addr}", tg.arn)),
+                key,
+                registered_ms,
+                addr,
             })
-            .collect();
-        let attr = |k: &str| tg.attributes.get(k).map(String::as_str);
-        let algorithm =
-            Algorithm::parse(attr("load_balancing.algorithm.type").unwrap_or("round_robin"));
-        let slow_start_s: i64 = attr("slow_start.duration_seconds")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let window = crate::health::slow_start_window(slow_start_s, ctx.time_scale);
-        let slow_start = (!window.is_zero()).then(|| SlowStart {
-            duration_ms: (window.as_millis() as i64).max(1),
-        });
-        let picker = TargetPicker::new(targets.len(), algorithm, slow_start);
-        let stickiness = if attr("stickiness.enabled") != Some("true") {
-            None
-        } else {
-            match attr("stickiness.type") {
-                Some("lb_cookie") => Some(TargetStickiness::LbCookie {
-                    duration_s: attr("stickiness.lb_cookie.duration_seconds")
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(86_400),
-                }),
-                Some("app_cookie") => attr("stickiness.app_cookie.cookie_name")
-                    .filter(|n| !n.is_empty())
-                    .map(|n| TargetStickiness::AppCookie {
-                        cookie_name: n.to_string(),
-                        duration_s: attr("stickiness.app_cookie.duration_seconds")
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(86_400),
-                    }),
-                _ => None,
-            }
-        };
-        r.tgs.insert(
-            arn.clone(),
-            Arc::new(TgRoute {
-                name: tg.tg.target_group_name.clone().unwrap_or_default(),
-                token: super::sticky::token(&arn),
-                kind: match tt {
-                    "lambda" => TargetKind::Lambda,
-                    "alb" => TargetKind::Alb,
-                    _ => TargetKind::Address,
-                },
-                arn,
-                targets,
-                picker,
-                stickiness,
-            }),
-        );
+        })
+        .collect();
+    let attrs = tg.attrs();
+    let window = crate::health::slow_start_window(i64::from(attrs.slow_start_s), ctx.time_scale);
+    let slow_start = (!window.is_zero()).then(|| SlowStart {
+        duration_ms: (window.as_millis() as i64).max(1),
+    });
+    let picker = TargetPicker::new(targets.len(), attrs.algorithm, slow_start);
+    let stickiness = match attrs.stickiness {
+        Some(Stickiness::LbCookie { duration_s }) => Some(TargetStickiness::LbCookie {
+            duration_s: i64::from(duration_s),
+        }),
+        Some(Stickiness::AppCookie {
+            cookie_name,
+            duration_s,
+        }) if !cookie_name.is_empty() => Some(TargetStickiness::AppCookie {
+            cookie_name,
+            duration_s: i64::from(duration_s),
+        }),
+        _ => None,
+    };
+    TgRoute {
+        arn: tg.arn.clone(),
+        name: tg.name.clone(),
+        token: super::sticky::token(&tg.arn),
+        kind: match tg.target_type.as_str() {
+            "lambda" => TargetKind::Lambda,
+            "alb" => TargetKind::Alb,
+            _ => TargetKind::Address,
+        },
+        targets,
+        picker,
+        stickiness,
     }
 }
 
 impl Routing {
-    /// Builds the table from a committed world.
+    /// Builds the table from a committed world (through the routing model).
     pub fn build(world: &World, generation: u64, ctx: &BuildCtx<'_>) -> Routing {
+        let model = crate::routing::build(world, ctx.health, api_models::Timestamp::now().millis());
+        Routing::from_model(&model, generation, ctx)
+    }
+
+    /// Builds the table from a routing model.
+    pub fn from_model(model: &Model, generation: u64, ctx: &BuildCtx<'_>) -> Routing {
         let mut r = Routing {
             generation,
+            unroutable: model.unroutable.clone(),
             ..Default::default()
         };
-        let mut order = Vec::new();
-        for scope in world.scopes.values() {
-            add_scope(scope, &mut r, &mut order, ctx);
+        // The model lists load balancers oldest first, so each port's list is too: the oldest
+        // load balancer there is the default for unknown hosts.
+        for lb in &model.state.load_balancers {
+            for l in &lb.listeners {
+                let route = Arc::new(listener_route(lb, l));
+                r.ports.entry(route.port).or_default().push(route.clone());
+                r.by_dns
+                    .entry(route.dns_name.clone())
+                    .or_default()
+                    .push(route);
+            }
         }
-        // Listeners sharing a port: the oldest load balancer is the default for unknown hosts.
-        let rank: HashMap<String, u64> = order.into_iter().map(|(s, a)| (a, s)).collect();
-        for v in r.ports.values_mut() {
-            v.sort_by_key(|l| rank.get(&l.arn).copied().unwrap_or(u64::MAX));
+        for tg in &model.state.target_groups {
+            r.tgs.insert(tg.arn.clone(), Arc::new(tg_route(tg, ctx)));
         }
         r
     }

@@ -71,7 +71,10 @@ async fn sync(
     responder_url: &str,
 ) -> Vec<Endpoint> {
     let world = feeds.published.world.load_full();
-    let st = render::state(&world, &feeds.health, api_models::Timestamp::now().millis());
+    let crate::routing::Model {
+        state: st,
+        unroutable,
+    } = crate::routing::build(&world, &feeds.health, api_models::Timestamp::now().millis());
     let dir = t.dir.clone().unwrap_or_default();
     let mut errors: BTreeMap<String, String> = BTreeMap::new();
     if let Err(e) = ensure_certificates(t, &st, &dir).await {
@@ -121,7 +124,9 @@ async fn sync(
             }
         }
     }
-    endpoints(&st, &entry_points, &errors, global.as_deref())
+    let mut eps = endpoints(&st, &entry_points, &errors, global.as_deref());
+    eps.extend(unroutable.iter().map(Endpoint::from));
+    eps
 }
 
 fn endpoints(
@@ -150,6 +155,7 @@ fn endpoints(
                 port: l.port,
                 address: ep.filter(|_| blocking.is_none()).map(|e| e.address.clone()),
                 error: blocking.or(router_error),
+                rule_arn: None,
             });
         }
     }

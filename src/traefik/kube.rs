@@ -12,7 +12,7 @@
 //! server and reloads on its own, batched by its `throttleDuration`); it waits until the apply
 //! returned.
 
-use super::{render, Feeds, Traefik};
+use super::{Feeds, Traefik};
 use crate::dataplane::Endpoint;
 use ::kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams,
@@ -230,7 +230,10 @@ pub fn spawn(
             let g = *gen_rx.borrow_and_update();
             let h = *health_rx.borrow_and_update();
             let world = feeds.published.world.load_full();
-            let st = render::state(&world, &feeds.health, api_models::Timestamp::now().millis());
+            let crate::routing::Model {
+                state: st,
+                unroutable,
+            } = crate::routing::build(&world, &feeds.health, api_models::Timestamp::now().millis());
             let opts = options(&t, &st, &settings);
             let rendered = crd::render(&st, &opts);
             let result = apply(&client, &settings.namespace, &rendered).await;
@@ -250,9 +253,13 @@ pub fn spawn(
             };
             // Write calls wait on the generation; a failed apply is reported through the
             // endpoints list rather than by holding every caller.
-            feeds
-                .dataplane
-                .publish(endpoints(&st, &opts.entry_points, error.as_deref()), g);
+            feeds.dataplane.publish(
+                endpoints(&st, &opts.entry_points, error.as_deref())
+                    .into_iter()
+                    .chain(unroutable.iter().map(Endpoint::from))
+                    .collect(),
+                g,
+            );
             t.health_applied.send_replace(h);
             let retry = async {
                 if error.is_some() {
@@ -289,6 +296,7 @@ fn endpoints(
                 port: l.port,
                 address: ep.filter(|_| error.is_none()).map(|e| e.address.clone()),
                 error,
+                rule_arn: None,
             });
         }
     }
@@ -341,6 +349,7 @@ mod tests {
                     port: 9001,
                     address: Some("172.18.0.1:9001".parse().unwrap()),
                     state: TargetState::Healthy,
+                    registered_ms: Some(0),
                 }],
                 ..Default::default()
             }],

@@ -1,172 +1,10 @@
-//! The committed world and target health → the translators' [`State`]; and the
-//! `GET /_localelb/render` answer.
+//! The `GET /_localelb/render` answer: the routing model (`crate::routing`) rendered by the
+//! translators.
 
-use crate::elbv2::targets::registered_health;
-use crate::health::{HealthTable, TargetKey};
+use crate::health::HealthTable;
 use crate::state::World;
 use std::collections::BTreeMap;
-use translators::model::{
-    self as tm, EntryPoint, HealthCheck, Listener, LoadBalancer, Options, Rule, State, Target,
-    TargetGroup, TargetState,
-};
-
-fn target_state(s: &str) -> TargetState {
-    match s {
-        "healthy" => TargetState::Healthy,
-        "unhealthy" => TargetState::Unhealthy,
-        "initial" => TargetState::Initial,
-        "draining" => TargetState::Draining,
-        "unused" => TargetState::Unused,
-        _ => TargetState::Unavailable,
-    }
-}
-
-/// Everything that routes, over every account and region, with target health resolved as
-/// DescribeTargetHealth reports it.
-pub fn state(world: &World, health: &HealthTable, now_ms: i64) -> State {
-    let mut lbs: Vec<(u64, LoadBalancer)> = Vec::new();
-    let mut tgs: Vec<(u64, TargetGroup)> = Vec::new();
-    for scope in world.scopes.values() {
-        for lb in scope.load_balancers.values() {
-            let Some(arn) = lb.lb.load_balancer_arn.clone() else {
-                continue;
-            };
-            let mut listeners: Vec<(u64, Listener)> = scope
-                .listeners
-                .values()
-                .filter(|l| l.listener.load_balancer_arn.as_deref() == Some(arn.as_str()))
-                .filter_map(|l| {
-                    let li = &l.listener;
-                    let larn = li.listener_arn.clone()?;
-                    let mut rules: Vec<Rule> = scope
-                        .rules
-                        .values()
-                        .filter(|r| r.listener_arn == larn)
-                        .map(|r| Rule {
-                            arn: r.rule.rule_arn.clone().unwrap_or_default(),
-                            priority: r.rule.priority.as_deref().and_then(|p| p.parse().ok()),
-                            conditions: r.rule.conditions.clone().unwrap_or_default(),
-                            actions: r.rule.actions.clone().unwrap_or_default(),
-                            transforms: r.rule.transforms.clone().unwrap_or_default(),
-                        })
-                        .collect();
-                    rules.sort_by_key(|r| r.priority.unwrap_or(u32::MAX));
-                    let mut certificates: Vec<String> = li
-                        .certificates
-                        .iter()
-                        .flatten()
-                        .filter_map(|c| c.certificate_arn.clone())
-                        .collect();
-                    certificates.extend(l.extra_certificates.iter().cloned());
-                    Some((
-                        l.seq,
-                        Listener {
-                            arn: larn,
-                            port: li.port.and_then(|p| u16::try_from(p).ok()).unwrap_or(0),
-                            protocol: li.protocol.clone().unwrap_or_default(),
-                            certificates,
-                            attributes: l.attributes.clone(),
-                            rules,
-                        },
-                    ))
-                })
-                .collect();
-            listeners.sort_by_key(|l| l.0);
-            lbs.push((
-                lb.seq,
-                LoadBalancer {
-                    arn,
-                    name: lb.lb.load_balancer_name.clone().unwrap_or_default(),
-                    dns_name: lb
-                        .lb
-                        .dns_name
-                        .clone()
-                        .unwrap_or_default()
-                        .to_ascii_lowercase(),
-                    type_: lb.lb.type_.clone().unwrap_or_else(|| "application".into()),
-                    attributes: lb.attributes.clone(),
-                    listeners: listeners.into_iter().map(|l| l.1).collect(),
-                },
-            ));
-        }
-        for rec in scope.target_groups.values() {
-            let tg = &rec.tg;
-            let Some(arn) = tg.target_group_arn.clone() else {
-                continue;
-            };
-            let tt = tg.target_type.clone().unwrap_or_else(|| "instance".into());
-            let hc_enabled = tg.health_check_enabled.unwrap_or(true);
-            let mut targets: Vec<Target> = rec
-                .targets
-                .iter()
-                .map(|t| {
-                    let key = TargetKey {
-                        tg_arn: arn.clone(),
-                        id: t.id.clone(),
-                        port: t.port,
-                    };
-                    // Only target groups in use are rendered, so "in use" holds here.
-                    let h =
-                        registered_health(true, hc_enabled, health.get_for(&key, t.registered_ms));
-                    Target {
-                        id: t.id.clone(),
-                        port: u16::try_from(t.port).unwrap_or(0),
-                        address: crate::health::target_addr(&tt, &t.id, t.port),
-                        state: target_state(h.state),
-                    }
-                })
-                .collect();
-            targets.extend(
-                rec.draining
-                    .iter()
-                    .filter(|d| d.until_ms > now_ms)
-                    .map(|d| Target {
-                        id: d.target.id.clone(),
-                        port: u16::try_from(d.target.port).unwrap_or(0),
-                        address: crate::health::target_addr(&tt, &d.target.id, d.target.port),
-                        state: TargetState::Draining,
-                    }),
-            );
-            tgs.push((
-                rec.seq,
-                TargetGroup {
-                    arn,
-                    name: tg.target_group_name.clone().unwrap_or_default(),
-                    protocol: tg.protocol.clone(),
-                    port: tg.port.and_then(|p| u16::try_from(p).ok()),
-                    target_type: tt,
-                    attributes: rec.attributes.clone(),
-                    health_check: HealthCheck {
-                        enabled: hc_enabled,
-                        protocol: tg.health_check_protocol.clone(),
-                        port: tg.health_check_port.clone(),
-                        path: tg.health_check_path.clone(),
-                        interval_seconds: tg
-                            .health_check_interval_seconds
-                            .and_then(|v| u32::try_from(v).ok()),
-                        timeout_seconds: tg
-                            .health_check_timeout_seconds
-                            .and_then(|v| u32::try_from(v).ok()),
-                        healthy_threshold: tg
-                            .healthy_threshold_count
-                            .and_then(|v| u32::try_from(v).ok()),
-                        unhealthy_threshold: tg
-                            .unhealthy_threshold_count
-                            .and_then(|v| u32::try_from(v).ok()),
-                        http_code: tg.matcher.as_ref().and_then(|m| m.http_code.clone()),
-                    },
-                    targets,
-                },
-            ));
-        }
-    }
-    lbs.sort_by_key(|l| l.0);
-    tgs.sort_by_key(|t| t.0);
-    State {
-        load_balancers: lbs.into_iter().map(|l| l.1).collect(),
-        target_groups: tgs.into_iter().map(|t| t.1).collect(),
-    }
-}
+use translators::model::{self as tm, EntryPoint, Options, State};
 
 /// What `GET /_localelb/render` needs besides the state.
 #[derive(Debug, Clone)]
@@ -225,7 +63,7 @@ pub fn render_text(
     settings: &RenderSettings,
     format: Format,
 ) -> String {
-    let st = state(world, health, api_models::Timestamp::now().millis());
+    let st = crate::routing::build(world, health, api_models::Timestamp::now().millis()).state;
     let (entry_points, certificates) = match traefik {
         Some(t) => (t.entry_points_for(&st), t.certificates_for(&st)),
         None => (preview_entry_points(settings, &st), BTreeMap::new()),

@@ -33,10 +33,9 @@ use crate::file_provider::{respond_path, RESPONDER_SERVICE};
 use crate::matchers;
 use crate::middlewares;
 use crate::model::{
-    forward_targets, short_id, Listener, Options, Rendered, Rule, State, Target, TargetGroup,
-    TargetState, Warning,
+    short_id, Listener, Options, Rendered, Rule, State, Target, TargetGroup, TargetState, Warning,
 };
-use api_models as m;
+use crate::routing::{Forward, RouteAction};
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointConditions, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -292,10 +291,9 @@ fn http_route(l: &Listener, r: &Rule, out: &mut Out) -> Option<Value> {
         );
         respond(r, &id, &mut middlewares, out)?
     } else {
-        match r.terminal_action() {
-            Some(a) if a.type_.as_deref() == Some("forward") => forward(a, &id, &r.arn, out),
-            Some(a) if a.type_.as_deref() == Some("redirect") => {
-                let cfg = a.redirect_config.clone().unwrap_or_default();
+        match r.action() {
+            RouteAction::Forward(f) => forward(&f, &id, &r.arn, out),
+            RouteAction::Redirect(cfg) => {
                 let name = format!("redirect-{id}");
                 let (spec, notes) = middlewares::redirect(&cfg, l);
                 for (feature, message) in notes {
@@ -531,30 +529,13 @@ fn conditions(t: &Target, serving: bool) -> EndpointConditions {
 }
 
 fn render_tg(tg: &TargetGroup, out: &mut Out) -> TgPlan {
-    let strategy = match tg
-        .attr("load_balancing.algorithm.type")
-        .unwrap_or("round_robin")
-    {
-        "least_outstanding_requests" => {
-            out.warn(
-                &tg.arn,
-                "load_balancing.algorithm.type",
-                "least_outstanding_requests → p2c: the fewer in-flight of two random servers, not the global minimum",
-            );
-            "p2c"
-        }
-        "weighted_random" => {
-            out.warn(
-                &tg.arn,
-                "load_balancing.algorithm.type",
-                "weighted_random → wrr (Traefik has no random weighted strategy; anomaly mitigation is not expressible)",
-            );
-            "wrr"
-        }
-        _ => "wrr",
-    };
-    let sticky_seconds = tg.lb_cookie_seconds();
-    if sticky_seconds.is_none() && tg.attr("stickiness.enabled") == Some("true") {
+    let attrs = tg.attrs();
+    let (strategy, lost) = attrs.algorithm.traefik_strategy();
+    if let Some(lost) = lost {
+        out.warn(&tg.arn, "load_balancing.algorithm.type", lost);
+    }
+    let sticky_seconds = attrs.lb_cookie_seconds();
+    if sticky_seconds.is_none() && attrs.stickiness.is_some() {
         out.warn(
             &tg.arn,
             "stickiness.app_cookie",
@@ -568,10 +549,7 @@ fn render_tg(tg: &TargetGroup, out: &mut Out) -> TgPlan {
             "Traefik writes AWSALB when it picks a target and does not refresh it on sticky hits (no AWSALBCORS)",
         );
     }
-    if tg
-        .attr("slow_start.duration_seconds")
-        .is_some_and(|v| v != "0")
-    {
+    if attrs.slow_start_s != 0 {
         out.warn(
             &tg.arn,
             "slow_start.duration_seconds",
@@ -687,8 +665,8 @@ impl Out<'_> {
     }
 }
 
-fn forward(a: &m::Action, id: &str, rule_arn: &str, out: &mut Out) -> Value {
-    let (tgs, sticky) = forward_targets(a);
+fn forward(f: &Forward, id: &str, rule_arn: &str, out: &mut Out) -> Value {
+    let (tgs, sticky) = (&f.groups, f.stickiness_s);
     // Traefik drops children of weight 0 (ALB never picks them either).
     let live: Vec<_> = tgs.iter().filter(|t| t.weight > 0).collect();
     if live.is_empty() {
@@ -732,10 +710,7 @@ fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {
         out.warn(&l.arn, "listener", "no default action; not rendered");
         return;
     };
-    let Some(a) = r
-        .terminal_action()
-        .filter(|a| a.type_.as_deref() == Some("forward"))
-    else {
+    let RouteAction::Forward(f) = r.action() else {
         out.warn(
             &l.arn,
             "listener.default_action",
@@ -743,9 +718,8 @@ fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {
         );
         return;
     };
-    let (tgs, _) = forward_targets(a);
     let mut services = Vec::new();
-    for t in tgs.iter().filter(|t| t.weight > 0) {
+    for t in f.groups.iter().filter(|t| t.weight > 0) {
         let plan = plan(&t.arn, out);
         let total: u32 = plan.live.iter().map(|(_, _, n)| n).sum();
         for (svc, port, n) in &plan.live {

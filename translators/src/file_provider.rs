@@ -15,10 +15,9 @@
 use crate::matchers;
 use crate::middlewares;
 use crate::model::{
-    forward_targets, generation_marker, short_id, Listener, Options, Rendered, Rule, State,
-    TargetGroup, Warning,
+    generation_marker, short_id, Listener, Options, Rendered, Rule, State, TargetGroup, Warning,
 };
-use api_models as m;
+use crate::routing::{Forward, RouteAction};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
 
@@ -226,9 +225,9 @@ fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {
         );
         service = respond(r, &id, &mut middlewares, out);
     } else {
-        match r.terminal_action() {
-            Some(a) if a.type_.as_deref() == Some("forward") => {
-                service = forward(a, &id, out);
+        match r.action() {
+            RouteAction::Forward(f) => {
+                service = forward(&f, &id, out);
                 // Traefik derives X-Forwarded-Port from the entryPoint; ALB sends the
                 // listener's port.
                 let name = format!("xfp-{}", short_id(&l.arn));
@@ -238,8 +237,7 @@ fn http_rule(l: &Listener, r: &Rule, ep: &str, out: &mut Out) {
                 );
                 middlewares.insert(0, Value::String(name));
             }
-            Some(a) if a.type_.as_deref() == Some("redirect") => {
-                let cfg = a.redirect_config.clone().unwrap_or_default();
+            RouteAction::Redirect(cfg) => {
                 let name = format!("redirect-{id}");
                 let (mw, notes) = middlewares::redirect(&cfg, l);
                 for (feature, message) in notes {
@@ -279,8 +277,8 @@ fn respond(r: &Rule, id: &str, middlewares: &mut Vec<Value>, out: &mut Out) -> S
     RESPONDER_SERVICE.into()
 }
 
-fn forward(a: &m::Action, id: &str, out: &mut Out) -> String {
-    let (tgs, sticky) = forward_targets(a);
+fn forward(f: &Forward, id: &str, out: &mut Out) -> String {
+    let (tgs, sticky) = (&f.groups, f.stickiness_s);
     let live: Vec<_> = tgs.iter().filter(|t| t.weight > 0).collect();
     for t in &live {
         out.http_tgs.insert(t.arn.clone());
@@ -312,46 +310,26 @@ fn forward(a: &m::Action, id: &str, out: &mut Out) -> String {
 
 fn http_tg_service(tg: &TargetGroup, out: &mut Out) -> Value {
     let mut lb = Map::new();
-    let strategy = match tg
-        .attr("load_balancing.algorithm.type")
-        .unwrap_or("round_robin")
-    {
-        "least_outstanding_requests" => {
-            out.warn(
-                &tg.arn,
-                "load_balancing.algorithm.type",
-                "least_outstanding_requests → p2c: the fewer in-flight of two random servers, not the global minimum",
-            );
-            "p2c"
-        }
-        "weighted_random" => {
-            out.warn(
-                &tg.arn,
-                "load_balancing.algorithm.type",
-                "weighted_random → wrr (Traefik has no random weighted strategy; anomaly mitigation is not expressible)",
-            );
-            "wrr"
-        }
-        _ => "wrr",
-    };
+    let attrs = tg.attrs();
+    let (strategy, lost) = attrs.algorithm.traefik_strategy();
+    if let Some(lost) = lost {
+        out.warn(&tg.arn, "load_balancing.algorithm.type", lost);
+    }
     lb.insert("strategy".into(), json!(strategy));
     lb.insert("passHostHeader".into(), json!(true));
-    if let Some(s) = tg.lb_cookie_seconds() {
+    if let Some(s) = attrs.lb_cookie_seconds() {
         lb.insert(
             "sticky".into(),
             json!({"cookie": {"name": "AWSALB", "maxAge": s}}),
         );
-    } else if tg.attr("stickiness.enabled") == Some("true") {
+    } else if attrs.stickiness.is_some() {
         out.warn(
             &tg.arn,
             "stickiness.app_cookie",
             "application-cookie stickiness is not expressible; no stickiness rendered",
         );
     }
-    if tg
-        .attr("slow_start.duration_seconds")
-        .is_some_and(|v| v != "0")
-    {
+    if attrs.slow_start_s != 0 {
         out.warn(
             &tg.arn,
             "slow_start.duration_seconds",
@@ -392,10 +370,7 @@ fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {
         out.warn(&l.arn, "listener", "no default action; not rendered");
         return;
     };
-    let Some(a) = r
-        .terminal_action()
-        .filter(|a| a.type_.as_deref() == Some("forward"))
-    else {
+    let RouteAction::Forward(f) = r.action() else {
         out.warn(
             &l.arn,
             "listener.default_action",
@@ -403,8 +378,7 @@ fn tcp_listener(l: &Listener, ep: &str, out: &mut Out) {
         );
         return;
     };
-    let (tgs, _) = forward_targets(a);
-    let live: Vec<_> = tgs.into_iter().filter(|t| t.weight > 0).collect();
+    let live: Vec<_> = f.groups.into_iter().filter(|t| t.weight > 0).collect();
     let service = match live.as_slice() {
         [one] => tg_service(&one.arn),
         [] => {

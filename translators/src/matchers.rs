@@ -5,6 +5,7 @@
 //! ALB, so their regexps carry `(?i)`. Values are Go string literals: backticks unless the value
 //! holds a backtick. What Traefik cannot match exactly is reported as an [`Issue`].
 
+use crate::routing::{Condition, ConditionError};
 use api_models as m;
 
 /// A condition (or one of its values) that Traefik cannot match as ALB does.
@@ -190,66 +191,40 @@ fn issue(feature: &str, message: String) -> Issue {
 /// `matcher`, each regex value as `regexp(...)` (e.g. `HostRegexp`).
 fn push_patterns(
     parts: &mut Vec<String>,
-    values: Option<&Vec<String>>,
-    regexes: Option<&Vec<String>>,
+    values: &[String],
+    regexes: &[String],
     matcher: fn(&str) -> String,
     regexp: &str,
 ) {
-    parts.extend(values.into_iter().flatten().map(|v| matcher(v)));
-    parts.extend(
-        regexes
-            .into_iter()
-            .flatten()
-            .map(|r| format!("{regexp}({})", go_quote(r))),
-    );
+    parts.extend(values.iter().map(|v| matcher(v)));
+    parts.extend(regexes.iter().map(|r| format!("{regexp}({})", go_quote(r))));
 }
 
 /// The Traefik expression for one condition (None when no value is expressible), adding what
 /// is approximate or dropped to `issues`.
-pub fn condition(c: &m::RuleCondition, issues: &mut Vec<Issue>) -> Option<String> {
-    let field = c.field.as_deref().unwrap_or("");
+pub fn condition(c: &Condition, issues: &mut Vec<Issue>) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
-    match field {
-        "host-header" => {
-            let cfg = c.host_header_config.as_ref();
-            push_patterns(
-                &mut parts,
-                cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref()),
-                cfg.and_then(|h| h.regex_values.as_ref())
-                    .or(c.regex_values.as_ref()),
-                host_matcher,
-                "HostRegexp",
-            );
+    match c {
+        Condition::HostHeader { values, regexes } => {
+            push_patterns(&mut parts, values, regexes, host_matcher, "HostRegexp");
         }
-        "path-pattern" => {
-            let cfg = c.path_pattern_config.as_ref();
-            push_patterns(
-                &mut parts,
-                cfg.and_then(|h| h.values.as_ref()).or(c.values.as_ref()),
-                cfg.and_then(|h| h.regex_values.as_ref())
-                    .or(c.regex_values.as_ref()),
-                path_matcher,
-                "PathRegexp",
-            );
+        Condition::PathPattern { values, regexes } => {
+            push_patterns(&mut parts, values, regexes, path_matcher, "PathRegexp");
         }
-        "http-header" => {
-            let cfg = c.http_header_config.as_ref()?;
-            let name = cfg.http_header_name.as_deref()?;
-            parts.extend(cfg.values.iter().flatten().map(|v| header_matcher(name, v)));
+        Condition::HttpHeader {
+            name,
+            values,
+            regexes,
+        } => {
+            parts.extend(values.iter().map(|v| header_matcher(name, v)));
             parts.extend(
-                cfg.regex_values
+                regexes
                     .iter()
-                    .flatten()
                     .map(|r| format!("HeaderRegexp({}, {})", go_quote(name), go_quote(r))),
             );
         }
-        "http-request-method" => {
-            let vals = c
-                .http_request_method_config
-                .as_ref()
-                .and_then(|h| h.values.as_ref())
-                .or(c.values.as_ref());
-            for v in vals.into_iter().flatten() {
+        Condition::Method(vals) => {
+            for v in vals {
                 if v.chars().any(|ch| ch.is_ascii_lowercase()) {
                     // Traefik upper-cases the configured method: `get` would match GET, which
                     // ALB's case-sensitive `get` never does.
@@ -265,14 +240,9 @@ pub fn condition(c: &m::RuleCondition, issues: &mut Vec<Issue>) -> Option<String
                 }
             }
         }
-        "query-string" => {
-            let pairs = c
-                .query_string_config
-                .as_ref()
-                .and_then(|q| q.values.as_ref());
-            for kv in pairs.into_iter().flatten() {
-                let value = kv.value.as_deref().unwrap_or("");
-                let Some(key) = kv.key.as_deref() else {
+        Condition::QueryString(pairs) => {
+            for (key, value) in pairs {
+                let Some(key) = key.as_deref() else {
                     issues.push(issue(
                         "query-string",
                         format!(
@@ -316,27 +286,34 @@ pub fn condition(c: &m::RuleCondition, issues: &mut Vec<Issue>) -> Option<String
                 }
             }
         }
-        "source-ip" => {
-            let vals = c
-                .source_ip_config
-                .as_ref()
-                .and_then(|s| s.values.as_ref())
-                .or(c.values.as_ref());
+        Condition::SourceIp(vals) => {
             parts.extend(
-                vals.into_iter()
-                    .flatten()
+                vals.iter()
                     .map(|v| format!("ClientIP({})", go_quote(v.trim()))),
             );
         }
-        other => {
-            issues.push(issue(
-                other,
-                format!("condition field {other:?} is not known; the rule is left out"),
-            ));
-            return None;
-        }
     }
     or_group(parts)
+}
+
+/// A stored condition's expression: its typed form's, or None (with an issue for an unknown
+/// field) when it cannot be read.
+fn stored_condition(c: &m::RuleCondition, issues: &mut Vec<Issue>) -> Option<String> {
+    match Condition::parse(c) {
+        Ok(t) => condition(&t, issues),
+        Err(e) => {
+            let other = match e {
+                ConditionError::UnknownField(f) => f,
+                ConditionError::NoField => String::new(),
+                ConditionError::Missing { .. } => return None,
+            };
+            issues.push(issue(
+                &other,
+                format!("condition field {other:?} is not known; the rule is left out"),
+            ));
+            None
+        }
+    }
 }
 
 /// The Traefik rule for a rule's conditions. No conditions (the default rule) → the catch-all
@@ -352,7 +329,7 @@ pub fn rule(conditions: &[m::RuleCondition]) -> Matcher {
     let mut parts = Vec::new();
     let mut expressible = true;
     for c in conditions {
-        match condition(c, &mut issues) {
+        match stored_condition(c, &mut issues) {
             Some(p) => parts.push(p),
             None => expressible = false,
         }

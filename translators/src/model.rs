@@ -1,7 +1,10 @@
-//! The translators' input: the ELBv2 state reduced to what routing needs, with target
-//! addresses and health already resolved by the server; and the options and output shared by
-//! every renderer.
+//! The routing model: the ELBv2 state reduced to what routing needs, built once per
+//! generation by the server (`src/routing/`) with rules in evaluation order and target addresses
+//! and health resolved; read by the native data plane and both Traefik renderers. What stored
+//! attributes, conditions and actions mean is typed in [`crate::routing`]. Also the options and
+//! output shared by every renderer.
 
+use crate::routing::{LbAttributes, RouteAction, TgAttributes, XffMode, IDLE_TIMEOUT_DEFAULT_S};
 use api_models as m;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -42,6 +45,8 @@ pub struct Listener {
     pub attributes: BTreeMap<String, String>,
     /// Rules in evaluation order: ascending priority, the default rule last.
     pub rules: Vec<Rule>,
+    /// The listener's AlpnPolicy (TLS listeners).
+    pub alpn_policy: Option<String>,
 }
 
 /// A listener rule (or the listener's default rule).
@@ -94,6 +99,9 @@ pub struct Target {
     /// Where traffic goes (resolved by the server); `None` if it has no reachable address.
     pub address: Option<SocketAddr>,
     pub state: TargetState,
+    /// When the target was registered (health belongs to one registration); `None` for a
+    /// deregistered target still draining.
+    pub registered_ms: Option<i64>,
 }
 
 /// ALB's target health states.
@@ -178,14 +186,21 @@ impl Rendered {
 }
 
 impl LoadBalancer {
+    /// The attributes routing reads, typed.
+    pub fn attrs(&self) -> LbAttributes {
+        LbAttributes::from_map(&self.attributes)
+    }
     /// Warnings for the attributes Traefik cannot express. Where the idle timeout lives
     /// depends on the renderer, so it says so in `idle_timeout_message`.
     pub fn attribute_warnings(&self, idle_timeout_message: &str) -> Vec<Warning> {
-        let attr = |k: &str| self.attributes.get(k).map(String::as_str);
+        let attrs = self.attrs();
         let mut w = Vec::new();
-        if let Some(mode @ ("preserve" | "remove")) =
-            attr("routing.http.xff_header_processing.mode")
-        {
+        let mode = match attrs.xff {
+            XffMode::Append => None,
+            XffMode::Preserve => Some("preserve"),
+            XffMode::Remove => Some("remove"),
+        };
+        if let Some(mode) = mode {
             w.push(Warning::new(
                 &self.arn,
                 "routing.http.xff_header_processing.mode",
@@ -194,14 +209,14 @@ impl LoadBalancer {
                 ),
             ));
         }
-        if attr("routing.http.xff_client_port.enabled") == Some("true") {
+        if attrs.xff_client_port {
             w.push(Warning::new(
                 &self.arn,
                 "routing.http.xff_client_port.enabled",
                 "Traefik does not add the client port to X-Forwarded-For",
             ));
         }
-        if attr("idle_timeout.timeout_seconds").is_some_and(|v| v != "60") {
+        if attrs.idle_timeout_s != IDLE_TIMEOUT_DEFAULT_S {
             w.push(Warning::new(
                 &self.arn,
                 "idle_timeout.timeout_seconds",
@@ -232,16 +247,9 @@ impl Rule {
     pub fn traefik_priority(&self) -> i64 {
         crate::matchers::priority(self.priority)
     }
-    /// The terminal action (forward, redirect or fixed-response), by `Order`.
-    pub fn terminal_action(&self) -> Option<&m::Action> {
-        let mut sorted: Vec<&m::Action> = self.actions.iter().collect();
-        sorted.sort_by_key(|a| a.order.unwrap_or(i32::MAX));
-        sorted.into_iter().find(|a| {
-            matches!(
-                a.type_.as_deref(),
-                Some("forward" | "redirect" | "fixed-response")
-            )
-        })
+    /// What the rule does (its actions read in `Order`).
+    pub fn action(&self) -> RouteAction {
+        RouteAction::from_actions(&self.actions)
     }
     /// Actions other than the terminal one (authenticate-*, jwt-validation).
     pub fn non_terminal_actions(&self) -> impl Iterator<Item = &m::Action> {
@@ -316,15 +324,9 @@ impl TargetGroup {
             .filter(|t| t.state != TargetState::Draining)
             .collect()
     }
-    /// lb_cookie stickiness duration in seconds, when enabled.
-    pub fn lb_cookie_seconds(&self) -> Option<u32> {
-        (self.attr("stickiness.enabled") == Some("true")
-            && self.attr("stickiness.type").unwrap_or("lb_cookie") == "lb_cookie")
-            .then(|| {
-                self.attr("stickiness.lb_cookie.duration_seconds")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(86_400)
-            })
+    /// The attributes routing reads, typed.
+    pub fn attrs(&self) -> TgAttributes {
+        TgAttributes::from_map(&self.attributes)
     }
 }
 

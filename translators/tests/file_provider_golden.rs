@@ -113,6 +113,7 @@ fn target(port: u16, state: TargetState) -> Target {
         port,
         address: Some(([127, 0, 0, 1], port).into()),
         state,
+        registered_ms: (state != TargetState::Draining).then_some(0),
     }
 }
 fn tg(name: &str, id: &str, attrs: &[(&str, &str)], targets: Vec<Target>) -> TargetGroup {

@@ -91,3 +91,41 @@ async fn a_port_held_elsewhere_is_reported_then_bound_once_free() {
     );
     close_all(&dp, 3);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_rule_that_cannot_be_routed_is_reported_and_not_served() {
+    let [port] = free_ports();
+    let (mut w, l) = web_on(port).await;
+    // Stale state: an http-header condition without its config.
+    let broken = m::RuleCondition {
+        field: Some("http-header".into()),
+        ..Default::default()
+    };
+    let rule = w.rule(&l, 1, vec![broken], fixed(500, "broken"));
+    let health = Arc::new(HealthTable::default());
+    let dp = data_plane(&health);
+    dp.apply(&w.world(), 1);
+    let eps = dp.endpoints.load();
+    assert_eq!(eps.len(), 2, "{eps:?}");
+    assert_eq!(eps[0].address, Some(format!("127.0.0.1:{port}")));
+    assert_eq!(eps[0].rule_arn, None);
+    assert_eq!(
+        (
+            eps[1].listener_arn.as_str(),
+            eps[1].rule_arn.as_deref(),
+            eps[1].address.as_deref()
+        ),
+        (l.as_str(), Some(rule.as_str()), None)
+    );
+    let error = eps[1].error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("http-header condition without HttpHeaderConfig"),
+        "{error}"
+    );
+    // Not served with the condition dropped (it would catch every request): the default rule
+    // answers.
+    let served = get(([127, 0, 0, 1], port).into(), &dns("web")).await;
+    assert_eq!(served, (StatusCode::OK, "hello".into()));
+    drop(eps);
+    close_all(&dp, 2);
+}

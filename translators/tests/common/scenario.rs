@@ -63,6 +63,7 @@ fn target(addr: &str, state: TargetState) -> Target {
         port: a.port(),
         address: Some(a),
         state,
+        registered_ms: (state != TargetState::Draining).then_some(0),
     }
 }
 
