@@ -184,7 +184,9 @@ async fn aws_query(
         now_ms: api_models::Timestamp::now().millis(),
     };
     if is_ec2 {
-        return crate::ec2::handle(&app, ctx, &action, q, &rid).await;
+        let result = ec2_call(&app, &ctx, &action, q).await;
+        let (status, body) = crate::ec2::answer(&action, result, &rid);
+        return respond::xml(status, body, &rid);
     }
     if let Some(v) = version.as_deref().filter(|v| *v != api_models::API_VERSION) {
         return respond::error(
@@ -207,6 +209,39 @@ async fn aws_query(
     match app.call(ctx, req).await {
         Ok(resp) => respond::xml(200, resp.to_xml(&rid), &rid),
         Err(e) => respond::error(&e, &rid),
+    }
+}
+
+/// Runs one EC2 call: reads on the published snapshot, writes through the writer.
+async fn ec2_call(
+    app: &App,
+    ctx: &CallCtx,
+    action: &str,
+    q: QueryMap,
+) -> Result<String, crate::ec2::Ec2Error> {
+    use crate::ec2::{self, Access, Ec2Error};
+    match ec2::access(action, &q)? {
+        Access::Read => {
+            let world = app.published.world.load_full();
+            let empty;
+            let scope = match world.scope(&ctx.account, &ctx.region) {
+                Some(s) => s.as_ref(),
+                None => {
+                    empty = crate::state::Scope::new(&ctx.account, &ctx.region);
+                    &empty
+                }
+            };
+            ec2::read_op(action, scope, &q)
+        }
+        Access::Write => {
+            let action = action.to_string();
+            app.writer
+                .call(&ctx.account, &ctx.region, move |scope| {
+                    ec2::write_op(&action, scope, &q).map_err(ApiError::from)
+                })
+                .await
+                .map_err(Ec2Error::from)
+        }
     }
 }
 
