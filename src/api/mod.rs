@@ -184,9 +184,7 @@ async fn aws_query(
         now_ms: api_models::Timestamp::now().millis(),
     };
     if is_ec2 {
-        let result = ec2_call(&app, &ctx, &action, q).await;
-        let (status, body) = crate::ec2::answer(&action, result, &rid);
-        return respond::xml(status, body, &rid);
+        return ec2_call(&app, &ctx, &action, q, &rid).await;
     }
     if let Some(v) = version.as_deref().filter(|v| *v != api_models::API_VERSION) {
         return respond::error(
@@ -212,8 +210,15 @@ async fn aws_query(
     }
 }
 
+/// Answers one EC2 call.
+async fn ec2_call(app: &App, ctx: &CallCtx, action: &str, q: QueryMap, rid: &str) -> Response {
+    let result = ec2_run(app, ctx, action, q).await;
+    let (status, body) = crate::ec2::answer(action, result, rid);
+    respond::xml(status, body, rid)
+}
+
 /// Runs one EC2 call: reads on the published snapshot, writes through the writer.
-async fn ec2_call(
+async fn ec2_run(
     app: &App,
     ctx: &CallCtx,
     action: &str,
