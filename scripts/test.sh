@@ -35,6 +35,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # --- Rust ----------------------------------------------------------------------------------------
+echo "==> scripts/check-layers.py" && "$python" scripts/check-layers.py
 echo "==> cargo build"
 cargo build
 echo "==> cargo test --workspace"

@@ -51,6 +51,23 @@ pub struct Running {
     pub server: tokio::task::JoinHandle<()>,
 }
 
+/// What the health prober reads: the published state, the health table it writes, the time
+/// scale, and where the native data plane serves alb targets' listeners.
+fn prober_inputs(app: &App) -> health::prober::Inputs {
+    let dataplane = Arc::downgrade(&app.dataplane);
+    health::prober::Inputs {
+        published: Arc::downgrade(&app.published),
+        health: app.health.clone(),
+        time_scale: app.config.health_time_scale,
+        applied: app.dataplane.applied.subscribe(),
+        alb_listener_addr: Arc::new(move |lb_arn: &str, port: u16| {
+            let dp = dataplane.upgrade()?;
+            let routing = dp.routing.load();
+            dataplane::proxy::alb_listener_addr(&dp, &routing, lb_arn, port)
+        }),
+    }
+}
+
 impl App {
     /// Opens the store, restores state and serves the API on `config.listen`.
     pub async fn start(config: Config) -> Result<Running, String> {
@@ -109,7 +126,7 @@ impl App {
             }
         }
         let router = api::router(app.clone());
-        health::spawn_prober(app.clone());
+        health::prober::spawn(prober_inputs(&app));
         let server = tokio::spawn(async move {
             let svc = router.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, svc).await {

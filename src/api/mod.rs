@@ -216,7 +216,7 @@ async fn aws_query(
         now_ms: api_models::Timestamp::now().millis(),
     };
     if is_ec2 {
-        return crate::ec2::handle(&app, ctx, &action, q, &rid).await;
+        return ec2_call(&app, &ctx, &action, q, &rid).await;
     }
     let Some(op) = api_models::Operation::from_name(&action) else {
         return respond::error(
@@ -261,6 +261,46 @@ fn unserved_response(unserved: &service::Unserved, rid: &str) -> Response {
             respond::json_error(400, "UnknownOperationException", &unserved.message(), rid)
         }
         _ => respond::error(&unserved.api_error(), rid),
+    }
+}
+
+/// Answers one EC2 call.
+async fn ec2_call(app: &App, ctx: &CallCtx, action: &str, q: QueryMap, rid: &str) -> Response {
+    let result = ec2_run(app, ctx, action, q).await;
+    let (status, body) = crate::ec2::answer(action, result, rid);
+    respond::xml(status, body, rid)
+}
+
+/// Runs one EC2 call: reads on the published snapshot, writes through the writer.
+async fn ec2_run(
+    app: &App,
+    ctx: &CallCtx,
+    action: &str,
+    q: QueryMap,
+) -> Result<String, crate::ec2::Ec2Error> {
+    use crate::ec2::{self, Access, Ec2Error};
+    match ec2::access(action, &q)? {
+        Access::Read => {
+            let world = app.published.world.load_full();
+            let empty;
+            let scope = match world.scope(&ctx.account, &ctx.region) {
+                Some(s) => s.as_ref(),
+                None => {
+                    empty = crate::state::Scope::new(&ctx.account, &ctx.region);
+                    &empty
+                }
+            };
+            ec2::read_op(action, scope, &q)
+        }
+        Access::Write => {
+            let action = action.to_string();
+            app.writer
+                .call(&ctx.account, &ctx.region, move |scope| {
+                    ec2::write_op(&action, scope, &q).map_err(ApiError::from)
+                })
+                .await
+                .map_err(Ec2Error::from)
+        }
     }
 }
 

@@ -84,8 +84,9 @@ pub const SLOW_START_FLOOR: f64 = 0.0;
 /// Integer scale for slow-start weights fed to smooth WRR (factor 1.0 → 1000).
 const SLOW_START_SCALE: f64 = 1000.0;
 
-/// Marks "not in slow start" in the `since` a caller reports for a target.
-pub const NOT_SLOW: i64 = i64::MIN;
+/// Marks "not in slow start" in the `since` a caller reports for a target (defined with the
+/// health table's cells, which store it).
+pub use crate::health::NOT_SLOW;
 
 /// Slow start mode (`slow_start.duration_seconds` > 0).
 ///

@@ -1,6 +1,6 @@
 //! Ids, availability zones and CIDR arithmetic.
 
-use super::*;
+use super::common::*;
 
 pub(super) fn hex17(seed: &str) -> String {
     hex::encode(Sha256::digest(seed.as_bytes()))[..17].to_string()

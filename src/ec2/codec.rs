@@ -1,6 +1,6 @@
 //! Request codec: EC2 flat lists, filters and tag specifications.
 
-use super::*;
+use super::common::*;
 
 /// The values of an EC2 flat list `Key.1`, `Key.2`, … in order, up to the first missing index.
 pub fn list(q: &QueryMap, key: &str) -> Vec<String> {

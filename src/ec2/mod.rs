@@ -14,48 +14,27 @@
 //! `deleted` tombstone overrides them. Stored rows are [`Ec2Rec`]s keyed by id, their
 //! `fields` holding the wire (lowerCamel) values.
 
-use crate::api::respond;
-use crate::elbv2::{ApiError, CallCtx};
-use crate::state::{Ec2Rec, Scope, Tags};
-use crate::App;
 use api_models::query::QueryMap;
-use api_models::xml::XmlWriter;
-use axum::response::Response;
-use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use common::*;
 
 mod addressing;
 mod codec;
+mod common;
 mod objects;
 mod reads;
 mod render;
 mod writes;
 
-use addressing::*;
-use codec::*;
-use objects::*;
-
 pub use addressing::{default_security_group_id, default_vpc_id, zone_id, zone_names};
+pub use common::Ec2Error;
 pub use objects::subnet_info;
 use reads::*;
-use render::*;
 use writes::*;
 
 /// EC2's query API version.
 pub const API_VERSION: &str = "2016-11-15";
 /// The XML namespace of every EC2 answer.
 pub const XML_NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
-
-const VPC: &str = "vpc";
-const SUBNET: &str = "subnet";
-const SG: &str = "sg";
-const AZ: &str = "az";
-/// A tombstone hiding a deleted default object.
-const DELETED: &str = "deleted";
-const AZ_LETTERS: [char; 3] = ['a', 'b', 'c'];
-const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
-const DEFAULT_SUBNET_CIDRS: [&str; 3] = ["172.31.0.0/20", "172.31.16.0/20", "172.31.32.0/20"];
 
 const READS: [&str; 5] = [
     "DescribeVpcs",
@@ -76,71 +55,7 @@ const WRITES: [&str; 8] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Errors and envelopes
-
-/// An EC2 error: wire code, message and HTTP status (400 unless said otherwise).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ec2Error {
-    pub code: &'static str,
-    pub message: String,
-    pub status: u16,
-}
-
-impl Ec2Error {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Ec2Error {
-            code,
-            message: message.into(),
-            status: 400,
-        }
-    }
-    /// `MissingParameter`, worded as AWS does.
-    fn missing(param: &str) -> Self {
-        Self::new(
-            "MissingParameter",
-            format!("The request must contain the parameter {param}"),
-        )
-    }
-    /// `InvalidParameterValue` for one parameter's value.
-    fn invalid(param: &str, value: &str, why: &str) -> Self {
-        let msg = format!("Value ({value}) for parameter {param} is invalid. {why}");
-        Self::new("InvalidParameterValue", msg.trim_end())
-    }
-}
-
-impl From<Ec2Error> for ApiError {
-    fn from(e: Ec2Error) -> Self {
-        ApiError::Protocol {
-            code: e.code,
-            status: e.status,
-            message: e.message,
-        }
-    }
-}
-
-impl From<ApiError> for Ec2Error {
-    fn from(e: ApiError) -> Self {
-        match e {
-            ApiError::Protocol {
-                code,
-                status,
-                message,
-            } => Ec2Error {
-                code,
-                message,
-                status,
-            },
-            other => {
-                tracing::error!("EC2 call failed: {other:?}");
-                Ec2Error {
-                    code: "InternalError",
-                    message: "An internal error has occurred".into(),
-                    status: 500,
-                }
-            }
-        }
-    }
-}
+// Envelopes
 
 fn envelope(action: &str, inner: &str, rid: &str) -> String {
     format!(
@@ -165,15 +80,16 @@ fn error_document(e: &Ec2Error, rid: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Entry point
 
-/// Answers one EC2 call: reads on the published snapshot, writes through the writer.
-pub async fn handle(app: &App, ctx: CallCtx, action: &str, q: QueryMap, rid: &str) -> Response {
-    match run(app, &ctx, action, q).await {
-        Ok(inner) => respond::xml(200, envelope(action, &inner, rid), rid),
-        Err(e) => respond::xml(e.status, error_document(&e, rid), rid),
-    }
+/// Whether an EC2 action reads (on the published snapshot) or writes (through the writer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
 }
 
-async fn run(app: &App, ctx: &CallCtx, action: &str, q: QueryMap) -> Result<String, Ec2Error> {
+/// How `action` runs, or the error EC2 answers before running anything (an unknown action,
+/// `DryRun`).
+pub fn access(action: &str, q: &QueryMap) -> Result<Access, Ec2Error> {
     let is_read = READS.contains(&action);
     if !is_read && !WRITES.contains(&action) {
         return Err(Ec2Error::new(
@@ -188,30 +104,20 @@ async fn run(app: &App, ctx: &CallCtx, action: &str, q: QueryMap) -> Result<Stri
             status: 412,
         });
     }
-    if is_read {
-        let world = app.published.world.load_full();
-        let empty;
-        let scope = match world.scope(&ctx.account, &ctx.region) {
-            Some(s) => s.as_ref(),
-            None => {
-                empty = Scope::new(&ctx.account, &ctx.region);
-                &empty
-            }
-        };
-        read_op(action, scope, &q)
-    } else {
-        let action = action.to_string();
-        app.writer
-            .call(&ctx.account, &ctx.region, move |scope| {
-                write_op(&action, scope, &q).map_err(ApiError::from)
-            })
-            .await
-            .map_err(Ec2Error::from)
+    Ok(if is_read { Access::Read } else { Access::Write })
+}
+
+/// The HTTP status and XML document answering a call: the result of [`read_op`] or
+/// [`write_op`] in its `<{Action}Response>` envelope, or the error document.
+pub fn answer(action: &str, result: Result<String, Ec2Error>, rid: &str) -> (u16, String) {
+    match result {
+        Ok(inner) => (200, envelope(action, &inner, rid)),
+        Err(e) => (e.status, error_document(&e, rid)),
     }
 }
 
 /// Runs a read action; the answer is the XML inside `<{Action}Response>` after `requestId`.
-fn read_op(action: &str, scope: &Scope, q: &QueryMap) -> Result<String, Ec2Error> {
+pub fn read_op(action: &str, scope: &Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     match action {
         "DescribeVpcs" => describe_vpcs(scope, q),
         "DescribeSubnets" => describe_subnets(scope, q),
@@ -226,7 +132,7 @@ fn read_op(action: &str, scope: &Scope, q: &QueryMap) -> Result<String, Ec2Error
 }
 
 /// Runs a write action on the writer's scope. It validates before it changes anything.
-fn write_op(action: &str, scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
+pub fn write_op(action: &str, scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     match action {
         "CreateVpc" => create_vpc(scope, q),
         "DeleteVpc" => delete_vpc(scope, q),
@@ -246,6 +152,7 @@ fn write_op(action: &str, scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::{addressing::*, codec::*, objects::*};
 
     fn qm(pairs: &[(&str, &str)]) -> QueryMap {
         QueryMap::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))

@@ -1,6 +1,7 @@
 //! Objects: the synthesized default VPC, subnets and security group, and stored rows.
 
-use super::*;
+use super::addressing::*;
+use super::common::*;
 
 pub(super) fn rec(
     kind: &str,

@@ -1,6 +1,10 @@
 //! Read actions: Describe*.
 
-use super::*;
+use super::addressing::*;
+use super::codec::*;
+use super::common::*;
+use super::objects::*;
+use super::render::*;
 
 pub(super) fn vpc_not_found(id: &str) -> Ec2Error {
     Ec2Error::new(

@@ -1,6 +1,7 @@
 //! Response items: the XML of each object kind.
 
-use super::*;
+use super::common::*;
+use super::objects::*;
 
 pub(super) fn write_tags(w: &mut XmlWriter, tags: &Tags) {
     if tags.is_empty() {

@@ -1,6 +1,11 @@
 //! Write actions: Create*/Delete* and tags.
 
-use super::*;
+use super::addressing::*;
+use super::codec::*;
+use super::common::*;
+use super::objects::*;
+use super::reads::*;
+use super::render::*;
 
 pub(super) fn create_vpc(scope: &mut Scope, q: &QueryMap) -> Result<String, Ec2Error> {
     let cidr = required(q, "CidrBlock")?;

@@ -8,7 +8,7 @@
 //! redirects get their `#{…}` defaults; host-header and path-pattern conditions carry both the
 //! typed config and the legacy `Values`.
 
-use super::lookup::tg_not_found;
+use super::not_found::tg_not_found;
 use super::{ApiError, ApiResult};
 use api_models as m;
 use api_models::ModeledError as E;

@@ -1,38 +1,10 @@
 //! Finding resources by ARN, with AWS's not-found errors.
 
-use super::{ApiError, ApiResult, Service};
-use crate::state::{ListenerRec, LoadBalancerRec, RuleRec, TargetGroupRec, TrustStoreRec};
-use api_models::ModeledError as E;
-
-/// `LoadBalancerNotFound` for one ARN.
-pub fn lb_not_found(arn: &str) -> ApiError {
-    ApiError::m(
-        E::LoadBalancerNotFound,
-        format!("Load balancer '{arn}' not found"),
-    )
-}
-/// `TargetGroupNotFound` for one ARN.
-pub fn tg_not_found(arn: &str) -> ApiError {
-    ApiError::m(
-        E::TargetGroupNotFound,
-        format!("Target group '{arn}' not found"),
-    )
-}
-/// `ListenerNotFound` for one ARN.
-pub fn listener_not_found(arn: &str) -> ApiError {
-    ApiError::m(E::ListenerNotFound, format!("Listener '{arn}' not found"))
-}
-/// `RuleNotFound` for one ARN.
-pub fn rule_not_found(arn: &str) -> ApiError {
-    ApiError::m(E::RuleNotFound, format!("Rule '{arn}' not found"))
-}
-/// `TrustStoreNotFound` for one ARN or name.
-pub fn ts_not_found(id: &str) -> ApiError {
-    ApiError::m(
-        E::TrustStoreNotFound,
-        format!("Trust store '{id}' not found"),
-    )
-}
+pub use super::not_found::{
+    lb_not_found, listener_not_found, rule_not_found, tg_not_found, ts_not_found,
+};
+use super::{ApiResult, Service};
+use crate::state::{ListenerRec, LoadBalancerRec, RuleRec, Scope, TargetGroupRec, TrustStoreRec};
 
 impl Service<'_> {
     /// The load balancer at `arn`.
@@ -149,35 +121,40 @@ impl Service<'_> {
     }
     /// Load balancers whose listeners or rules forward to the target group, in creation order.
     pub fn lbs_using_tg(&self, tg_arn: &str) -> Vec<String> {
-        let scope = self.scope();
-        let mut lbs: Vec<(u64, String)> = Vec::new();
-        let mut add = |listener_arn: &str| {
-            if let Some(l) = scope.listeners.get(listener_arn) {
-                if let Some(lb_arn) = &l.listener.load_balancer_arn {
-                    if let Some(lb) = scope.load_balancers.get(lb_arn) {
-                        if !lbs.iter().any(|(_, a)| a == lb_arn) {
-                            lbs.push((lb.seq, lb_arn.clone()));
-                        }
+        lbs_using_tg(self.scope(), tg_arn)
+    }
+}
+
+/// Load balancers whose listeners or rules forward to the target group, in creation order.
+/// A pure function of the scope: API calls and the health prober both use it.
+pub fn lbs_using_tg(scope: &Scope, tg_arn: &str) -> Vec<String> {
+    let mut lbs: Vec<(u64, String)> = Vec::new();
+    let mut add = |listener_arn: &str| {
+        if let Some(l) = scope.listeners.get(listener_arn) {
+            if let Some(lb_arn) = &l.listener.load_balancer_arn {
+                if let Some(lb) = scope.load_balancers.get(lb_arn) {
+                    if !lbs.iter().any(|(_, a)| a == lb_arn) {
+                        lbs.push((lb.seq, lb_arn.clone()));
                     }
                 }
             }
-        };
-        for l in scope.listeners.values() {
-            if actions_use_tg(
-                l.listener.default_actions.as_deref().unwrap_or_default(),
-                tg_arn,
-            ) {
-                add(l.listener.listener_arn.as_deref().unwrap_or_default());
-            }
         }
-        for r in scope.rules.values() {
-            if actions_use_tg(r.rule.actions.as_deref().unwrap_or_default(), tg_arn) {
-                add(&r.listener_arn);
-            }
+    };
+    for l in scope.listeners.values() {
+        if actions_use_tg(
+            l.listener.default_actions.as_deref().unwrap_or_default(),
+            tg_arn,
+        ) {
+            add(l.listener.listener_arn.as_deref().unwrap_or_default());
         }
-        lbs.sort();
-        lbs.into_iter().map(|(_, a)| a).collect()
     }
+    for r in scope.rules.values() {
+        if actions_use_tg(r.rule.actions.as_deref().unwrap_or_default(), tg_arn) {
+            add(&r.listener_arn);
+        }
+    }
+    lbs.sort();
+    lbs.into_iter().map(|(_, a)| a).collect()
 }
 
 /// Whether any forward action names the target group (directly or in a ForwardConfig).

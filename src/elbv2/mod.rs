@@ -12,6 +12,7 @@ pub mod limits;
 pub mod listener;
 pub mod load_balancer;
 pub mod lookup;
+pub mod not_found;
 pub mod page;
 pub mod rule;
 mod service;
