@@ -13,6 +13,7 @@ pub mod listener;
 pub mod load_balancer;
 pub mod lookup;
 pub mod page;
+mod pem_text;
 pub mod rule;
 mod service;
 pub mod ssl_policies;
