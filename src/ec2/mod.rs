@@ -21,7 +21,6 @@ use crate::App;
 use api_models::query::QueryMap;
 use api_models::xml::XmlWriter;
 use axum::response::Response;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
