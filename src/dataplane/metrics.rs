@@ -1,10 +1,14 @@
-//! Per load balancer, listener, target group and target request counters, served in the
-//! Prometheus text format at `GET /_localelb/metrics`. Kept in memory only.
+//! Per load balancer, listener, target group and target request counters and a request-duration
+//! histogram, served in the Prometheus text format at `GET /_localelb/metrics`. Kept in memory
+//! only.
 //!
-//! Recording is per thread: each thread that answers requests owns a shard (an uncontended
-//! lock; only rendering and reset touch other threads' shards), looked up by borrowed keys, so
-//! a request allocates nothing once its label set has been seen on that thread. Rendering
-//! merges the shards.
+//! Recording takes no lock: each thread that answers requests keeps, in a thread-local map
+//! looked up by borrowed keys, its own cells for every label set it has served; only that thread
+//! writes them, rendering reads them. A label set new to a thread is registered once with the
+//! registry (the one lock, off the hot path), so a request allocates nothing once its label set
+//! has been seen on that thread. Rendering merges every thread's cells by label set. A reset
+//! starts a new epoch: the registry forgets its cells and each thread drops its map at its next
+//! request.
 
 use parking_lot::Mutex;
 use std::cell::RefCell;
@@ -14,25 +18,79 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Counters of one label set.
-#[derive(Default, Clone, Copy)]
-struct Counters {
+/// Upper bounds (seconds) of the request-duration histogram's buckets; `+Inf` follows. From a
+/// millisecond (a local target) to the 60-second default idle timeout.
+const BUCKETS_S: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// A counter written by one thread and read by any.
+#[derive(Default)]
+struct Counter(AtomicU64);
+
+impl Counter {
+    fn add(&self, n: u64) {
+        // One writer: a load and a store, no read-modify-write (no locked instruction).
+        let v = self.0.load(Ordering::Relaxed).wrapping_add(n);
+        self.0.store(v, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// One thread's cells for one label set.
+#[derive(Default)]
+struct Cells {
+    /// (load balancer name, listener ARN, target group ARN, target address).
+    labels: [String; 4],
+    requests: Counter,
+    by_class: [Counter; 5],
+    bytes_in: Counter,
+    bytes_out: Counter,
+    /// Requests per duration bucket, not cumulative; the last one is above every bound.
+    duration_buckets: [Counter; BUCKETS_S.len() + 1],
+    duration_sum_ns: Counter,
+}
+
+impl Cells {
+    fn add(&self, s: Sample) {
+        self.requests.add(1);
+        let class = (s.status / 100).clamp(1, 5) as usize - 1;
+        self.by_class[class].add(1);
+        self.bytes_in.add(s.bytes_in);
+        self.bytes_out.add(s.bytes_out);
+        // Prometheus buckets are `le` (≤ bound): the first bound not below the sample.
+        let bucket = BUCKETS_S.partition_point(|b| *b < s.latency_s);
+        self.duration_buckets[bucket].add(1);
+        self.duration_sum_ns.add((s.latency_s * 1e9) as u64);
+    }
+}
+
+/// One label set's values summed over the threads.
+#[derive(Default)]
+struct Totals {
     requests: u64,
     by_class: [u64; 5],
     bytes_in: u64,
     bytes_out: u64,
-    latency_sum_s: f64,
+    duration_buckets: [u64; BUCKETS_S.len() + 1],
+    duration_sum_ns: u64,
 }
 
-impl Counters {
-    fn add(&mut self, o: &Counters) {
-        self.requests += o.requests;
-        for (a, b) in self.by_class.iter_mut().zip(o.by_class) {
-            *a += b;
+impl Totals {
+    fn add(&mut self, c: &Cells) {
+        self.requests += c.requests.get();
+        for (a, b) in self.by_class.iter_mut().zip(&c.by_class) {
+            *a += b.get();
         }
-        self.bytes_in += o.bytes_in;
-        self.bytes_out += o.bytes_out;
-        self.latency_sum_s += o.latency_sum_s;
+        self.bytes_in += c.bytes_in.get();
+        self.bytes_out += c.bytes_out.get();
+        for (a, b) in self.duration_buckets.iter_mut().zip(&c.duration_buckets) {
+            *a += b.get();
+        }
+        self.duration_sum_ns += c.duration_sum_ns.get();
     }
 }
 
@@ -54,37 +112,43 @@ pub struct Sample {
     pub latency_s: f64,
 }
 
-/// listener ARN → (load balancer name, target group ARN → target → counters). A listener
-/// belongs to one load balancer, so its name rides along.
-type Tree = FastMap<String, (String, FastMap<String, FastMap<SocketAddr, Counters>>)>;
+/// A thread's cells of one registry: listener ARN → target group ARN → target → cells.
+type Tree = FastMap<String, FastMap<String, FastMap<SocketAddr, Arc<Cells>>>>;
 
 /// Maps looked up on every request: foldhash hashes the long ARN keys far faster than SipHash
 /// (the keys come from the control plane, not from clients).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-#[derive(Default)]
-struct Shard {
-    tree: Mutex<Tree>,
+/// One thread's view of one registry.
+struct Local {
+    registry: u64,
+    /// The registry's epoch `tree` belongs to.
+    epoch: u64,
+    tree: Tree,
 }
 
 /// The metrics registry.
 pub struct Metrics {
     id: u64,
-    shards: Mutex<Vec<Arc<Shard>>>,
+    /// Bumped by every reset (under the `cells` lock).
+    epoch: AtomicU64,
+    /// Every thread's cells of the current epoch.
+    cells: Mutex<Vec<Arc<Cells>>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    /// This thread's shard of each registry it recorded into (usually one).
-    static LOCAL: RefCell<Vec<(u64, Arc<Shard>)>> = const { RefCell::new(Vec::new()) };
+    /// This thread's cells of each registry it recorded into (usually one).
+    static LOCAL: RefCell<Vec<Local>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            shards: Mutex::new(Vec::new()),
+            epoch: AtomicU64::new(0),
+            cells: Mutex::new(Vec::new()),
         }
     }
 }
@@ -92,137 +156,174 @@ impl Default for Metrics {
 impl Metrics {
     /// Records one answered request.
     pub fn record(&self, labels: Labels<'_>, s: Sample) {
+        let epoch = self.epoch.load(Ordering::Acquire);
         LOCAL.with(|l| {
-            let done = l
-                .borrow()
-                .iter()
-                .find(|(id, _)| *id == self.id)
-                .map(|(_, shard)| add(&mut shard.tree.lock(), labels, s))
-                .is_some();
-            if !done {
-                // First request this thread answers for this registry: make its shard.
-                let shard = Arc::new(Shard::default());
-                add(&mut shard.tree.lock(), labels, s);
-                self.shards.lock().push(shard.clone());
-                l.borrow_mut().push((self.id, shard));
+            let mut l = l.borrow_mut();
+            let i = match l.iter().position(|x| x.registry == self.id) {
+                Some(i) => i,
+                None => {
+                    l.push(Local {
+                        registry: self.id,
+                        epoch,
+                        tree: Tree::default(),
+                    });
+                    l.len() - 1
+                }
+            };
+            let local = &mut l[i];
+            if local.epoch != epoch {
+                local.tree.clear();
+                local.epoch = epoch;
             }
+            add(&mut local.tree, labels, s, || self.register(labels, epoch));
         });
+    }
+
+    /// New cells for `labels` on the calling thread, part of the registry unless a reset has
+    /// ended `epoch` meanwhile (then they count a request from before the reset, unseen).
+    fn register(&self, labels: Labels<'_>, epoch: u64) -> Arc<Cells> {
+        let cells = Arc::new(Cells {
+            labels: [
+                labels.load_balancer.to_string(),
+                labels.listener.to_string(),
+                labels.target_group.to_string(),
+                labels.target.to_string(),
+            ],
+            ..Cells::default()
+        });
+        let mut all = self.cells.lock();
+        if self.epoch.load(Ordering::Acquire) == epoch {
+            all.push(cells.clone());
+        }
+        cells
     }
 
     /// Forgets everything (reset).
     pub fn clear(&self) {
-        for s in self.shards.lock().iter() {
-            s.tree.lock().clear();
-        }
+        let mut all = self.cells.lock();
+        all.clear();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Every label set with its counters summed over the shards, in label order.
-    fn merged(&self) -> BTreeMap<[String; 4], Counters> {
-        let mut out: BTreeMap<[String; 4], Counters> = BTreeMap::new();
-        for shard in self.shards.lock().iter() {
-            let tree = shard.tree.lock();
-            for (listener, (lb, by_tg)) in tree.iter() {
-                for (tg, by_target) in by_tg {
-                    for (target, c) in by_target {
-                        out.entry([lb.clone(), listener.clone(), tg.clone(), target.to_string()])
-                            .or_default()
-                            .add(c);
-                    }
-                }
-            }
+    /// Every label set with its values summed over the threads, in label order.
+    fn merged(&self) -> BTreeMap<[String; 4], Totals> {
+        let mut out: BTreeMap<[String; 4], Totals> = BTreeMap::new();
+        for c in self.cells.lock().iter() {
+            out.entry(c.labels.clone()).or_default().add(c);
         }
         out
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let m = self.merged();
-        let mut out = String::new();
-        let series: [(&str, &str, &str); 5] = [
-            (
-                "localelb_requests_total",
-                "counter",
-                "Requests answered, by who served them.",
-            ),
-            (
-                "localelb_responses_total",
-                "counter",
-                "Responses by status class (2xx..5xx).",
-            ),
-            (
-                "localelb_request_bytes_total",
-                "counter",
-                "Request body bytes (Content-Length).",
-            ),
-            (
-                "localelb_response_bytes_total",
-                "counter",
-                "Response body bytes (Content-Length).",
-            ),
-            (
-                "localelb_request_duration_seconds_sum",
-                "counter",
-                "Total time to response headers.",
-            ),
-        ];
-        for (name, kind, help) in series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for ([lb, listener, tg, target], c) in m.iter() {
+        let rows: Vec<(String, Totals)> = self
+            .merged()
+            .into_iter()
+            .map(|([lb, listener, tg, target], t)| {
                 let base = format!(
                     "load_balancer=\"{}\",listener=\"{}\",target_group=\"{}\",target=\"{}\"",
-                    esc(lb),
-                    esc(listener),
-                    esc(tg),
-                    esc(target)
+                    esc(&lb),
+                    esc(&listener),
+                    esc(&tg),
+                    esc(&target)
                 );
-                match name {
-                    "localelb_requests_total" => {
-                        let _ = writeln!(out, "{name}{{{base}}} {}", c.requests);
-                    }
-                    "localelb_responses_total" => {
-                        for (i, n) in c.by_class.iter().enumerate().filter(|(_, n)| **n > 0) {
-                            let _ = writeln!(out, "{name}{{{base},code=\"{}xx\"}} {n}", i + 1);
-                        }
-                    }
-                    "localelb_request_bytes_total" => {
-                        let _ = writeln!(out, "{name}{{{base}}} {}", c.bytes_in);
-                    }
-                    "localelb_response_bytes_total" => {
-                        let _ = writeln!(out, "{name}{{{base}}} {}", c.bytes_out);
-                    }
-                    _ => {
-                        let _ = writeln!(out, "{name}{{{base}}} {:.6}", c.latency_sum_s);
-                    }
-                }
-            }
-        }
+                (base, t)
+            })
+            .collect();
+        let mut out = String::new();
+        let requests = "Requests answered, by who served them.";
+        counter(&mut out, &rows, "localelb_requests_total", requests, |t| {
+            t.requests
+        });
+        responses(&mut out, &rows);
+        let (bytes_in, bytes_out) = (
+            "Request body bytes (Content-Length).",
+            "Response body bytes (Content-Length).",
+        );
+        counter(
+            &mut out,
+            &rows,
+            "localelb_request_bytes_total",
+            bytes_in,
+            |t| t.bytes_in,
+        );
+        counter(
+            &mut out,
+            &rows,
+            "localelb_response_bytes_total",
+            bytes_out,
+            |t| t.bytes_out,
+        );
+        duration_histogram(&mut out, &rows);
         out
     }
 }
 
-/// Adds one sample to a shard; allocates only for a label set new to the shard.
-fn add(tree: &mut Tree, labels: Labels<'_>, s: Sample) {
-    // One lookup per level when the label set is known (the common case).
+/// Adds `s` to this thread's cells for `labels`, made with `new` the first time; one lookup
+/// per level when the label set is known (the common case).
+fn add(tree: &mut Tree, labels: Labels<'_>, s: Sample, new: impl FnOnce() -> Arc<Cells>) {
     let by_tg = match tree.get_mut(labels.listener) {
-        Some((_, by_tg)) => by_tg,
-        None => {
-            &mut tree
-                .entry(labels.listener.to_string())
-                .or_insert_with(|| (labels.load_balancer.to_string(), FastMap::default()))
-                .1
-        }
+        Some(m) => m,
+        None => tree.entry(labels.listener.to_string()).or_default(),
     };
     let by_target = match by_tg.get_mut(labels.target_group) {
         Some(m) => m,
         None => by_tg.entry(labels.target_group.to_string()).or_default(),
     };
-    let c = by_target.entry(labels.target).or_default();
-    c.requests += 1;
-    let class = (s.status / 100).clamp(1, 5) as usize - 1;
-    c.by_class[class] += 1;
-    c.bytes_in += s.bytes_in;
-    c.bytes_out += s.bytes_out;
-    c.latency_sum_s += s.latency_s;
+    by_target.entry(labels.target).or_insert_with(new).add(s);
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// One counter family: a series per label set.
+fn counter(
+    out: &mut String,
+    rows: &[(String, Totals)],
+    name: &str,
+    help: &str,
+    value: fn(&Totals) -> u64,
+) {
+    header(out, name, "counter", help);
+    for (base, t) in rows {
+        let _ = writeln!(out, "{name}{{{base}}} {}", value(t));
+    }
+}
+
+/// `localelb_responses_total` by status class (classes without responses left out).
+fn responses(out: &mut String, rows: &[(String, Totals)]) {
+    let name = "localelb_responses_total";
+    header(
+        out,
+        name,
+        "counter",
+        "Responses by status class (2xx..5xx).",
+    );
+    for (base, t) in rows {
+        for (i, n) in t.by_class.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let _ = writeln!(out, "{name}{{{base},code=\"{}xx\"}} {n}", i + 1);
+        }
+    }
+}
+
+/// `localelb_request_duration_seconds`: cumulative `_bucket{le=…}` series, `_sum` and `_count`.
+fn duration_histogram(out: &mut String, rows: &[(String, Totals)]) {
+    let name = "localelb_request_duration_seconds";
+    header(out, name, "histogram", "Time to response headers.");
+    for (base, t) in rows {
+        let mut cumulative = 0;
+        for (i, n) in t.duration_buckets.iter().enumerate() {
+            cumulative += n;
+            let le = BUCKETS_S
+                .get(i)
+                .map_or("+Inf".to_string(), |b| b.to_string());
+            let _ = writeln!(out, "{name}_bucket{{{base},le=\"{le}\"}} {cumulative}");
+        }
+        let sum_s = t.duration_sum_ns as f64 / 1e9;
+        let _ = writeln!(out, "{name}_sum{{{base}}} {sum_s:.6}");
+        let _ = writeln!(out, "{name}_count{{{base}}} {cumulative}");
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -291,5 +392,42 @@ mod tests {
         assert!(m.render().contains("} 1001\n"));
         m.clear();
         assert!(!m.render().contains("load_balancer="));
+    }
+
+    #[test]
+    fn durations_form_a_cumulative_histogram() {
+        let m = Metrics::default();
+        for latency_s in [0.0005, 0.001, 0.03, 0.03, 120.0] {
+            m.record(labels(), sample(200, 0, 0, latency_s));
+        }
+        let text = m.render();
+        let base = "load_balancer=\"lb\",listener=\"arn:l\",target_group=\"arn:t\",target=\"127.0.0.1:80\"";
+        let series = |suffix: &str, le: &str, v: &str| {
+            let le = if le.is_empty() {
+                String::new()
+            } else {
+                format!(",le=\"{le}\"")
+            };
+            format!("localelb_request_duration_seconds{suffix}{{{base}{le}}} {v}\n")
+        };
+        assert!(
+            text.contains("# TYPE localelb_request_duration_seconds histogram\n"),
+            "{text}"
+        );
+        // A sample on a bound counts in that bucket (`le`); buckets are cumulative.
+        assert!(text.contains(&series("_bucket", "0.001", "2")), "{text}");
+        assert!(text.contains(&series("_bucket", "0.025", "2")), "{text}");
+        assert!(text.contains(&series("_bucket", "0.05", "4")), "{text}");
+        assert!(text.contains(&series("_bucket", "60", "4")), "{text}");
+        assert!(text.contains(&series("_bucket", "+Inf", "5")), "{text}");
+        assert!(text.contains(&series("_sum", "", "120.061500")), "{text}");
+        assert!(text.contains(&series("_count", "", "5")), "{text}");
+        // After a reset this thread's requests count anew.
+        m.clear();
+        m.record(labels(), sample(200, 0, 0, 0.2));
+        let text = m.render();
+        assert!(text.contains(&series("_bucket", "0.1", "0")), "{text}");
+        assert!(text.contains(&series("_bucket", "0.25", "1")), "{text}");
+        assert!(text.contains(&series("_count", "", "1")), "{text}");
     }
 }

@@ -131,18 +131,10 @@ pub fn set(headers: &mut HeaderMap, name: &str, value: &str, duration_s: i64, no
     }
 }
 
-/// `Thu, 01 Jan 1970 00:00:00 GMT`.
+/// `Thu, 01 Jan 1970 00:00:00 GMT` for Unix seconds `secs` (times before 1970 clamp to it).
 fn http_date(secs: i64) -> String {
-    let iso = api_models::Timestamp::from_millis(secs * 1000).to_iso8601();
-    // iso: YYYY-MM-DDTHH:MM:SS.mmmZ
-    let (y, mo, d, time) = (&iso[0..4], &iso[5..7], &iso[8..10], &iso[11..19]);
-    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MON: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let wd = WD[secs.div_euclid(86_400).rem_euclid(7) as usize];
-    let mon = MON[mo.parse::<usize>().unwrap_or(1).clamp(1, 12) - 1];
-    format!("{wd}, {d} {mon} {y} {time} GMT")
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+    httpdate::fmt_http_date(at)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! them covers (exact or wildcard SAN) gets the first such certificate; otherwise, and without
 //! SNI, the first listener's default certificate.
 
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
@@ -75,16 +76,17 @@ fn load_pem(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<Certifi
         std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
     };
     let cert_pem = read(cert)?;
-    let chain: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut cert_pem.as_slice())
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{}: {e}", cert.display()))?;
     if chain.is_empty() {
         return Err(format!("{}: no PEM certificate", cert.display()));
     }
     let key_pem = read(key)?;
-    let key_der: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| format!("{}: {e}", key.display()))?
-        .ok_or_else(|| format!("{}: no PEM private key", key.display()))?;
+    let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        pem::Error::NoItemsFound => format!("{}: no PEM private key", key.display()),
+        e => format!("{}: {e}", key.display()),
+    })?;
     let signing = provider()
         .key_provider
         .load_private_key(key_der)

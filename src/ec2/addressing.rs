@@ -2,8 +2,13 @@
 
 use super::common::*;
 
+/// SHA-256 of `data` (ring's, the one rustls already builds).
+pub(super) fn sha256(data: &[u8]) -> ring::digest::Digest {
+    ring::digest::digest(&ring::digest::SHA256, data)
+}
+
 pub(super) fn hex17(seed: &str) -> String {
-    hex::encode(Sha256::digest(seed.as_bytes()))[..17].to_string()
+    hex::encode(sha256(seed.as_bytes()))[..17].to_string()
 }
 
 pub(super) fn random_hex17() -> String {

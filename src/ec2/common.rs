@@ -5,7 +5,6 @@ pub(super) use crate::elbv2::ApiError;
 pub(super) use crate::state::{Ec2Rec, Scope, Tags};
 pub(super) use api_models::query::QueryMap;
 pub(super) use api_models::xml::XmlWriter;
-pub(super) use sha2::{Digest, Sha256};
 pub(super) use std::collections::BTreeMap;
 pub(super) use std::net::Ipv4Addr;
 

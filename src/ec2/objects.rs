@@ -214,8 +214,8 @@ pub fn subnet_info(scope: &Scope, region: &str, subnet_id: &str) -> (String, Str
             field(&s, "availabilityZone").to_string(),
         );
     }
-    let digest = Sha256::digest(subnet_id.as_bytes());
-    let idx = usize::from(digest[0]) % AZ_LETTERS.len();
+    let digest = sha256(subnet_id.as_bytes());
+    let idx = usize::from(digest.as_ref()[0]) % AZ_LETTERS.len();
     (
         default_vpc_id(&scope.account, region),
         format!("{region}{}", AZ_LETTERS[idx]),

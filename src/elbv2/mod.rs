@@ -14,6 +14,7 @@ pub mod load_balancer;
 pub mod lookup;
 pub mod not_found;
 pub mod page;
+mod pem_text;
 pub mod rule;
 mod service;
 pub mod ssl_policies;

@@ -24,11 +24,13 @@ use super::arn::{arn, new_id};
 use super::limits::quota;
 use super::lookup::{select, ts_not_found};
 use super::page::page;
+use super::pem_text::{base64, pem_block, pem_items};
 use super::{ApiError, ApiResult, Service};
 use crate::config::Config;
 use crate::state::{RevocationRec, TrustStoreRec};
 use api_models as m;
 use api_models::ModeledError as E;
+use rustls::pki_types::pem::SectionKind;
 use std::path::{Component, Path, PathBuf};
 
 /// Whether `name` fits `^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$`, 1–32 characters.
@@ -169,55 +171,14 @@ pub fn crl_entries(der: &[u8]) -> Option<i64> {
     Some(count)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Standard base64 with padding.
-pub fn base64(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn pem_block(label: &str, der: &[u8]) -> String {
-    let b = base64(der);
-    let mut s = format!("-----BEGIN {label}-----\n");
-    for line in b.as_bytes().chunks(64) {
-        s.push_str(std::str::from_utf8(line).unwrap_or_default());
-        s.push('\n');
-    }
-    s.push_str(&format!("-----END {label}-----\n"));
-    s
-}
-
-fn pem_items(bytes: &[u8]) -> Result<Vec<rustls_pemfile::Item>, String> {
-    let mut rd = bytes;
-    rustls_pemfile::read_all(&mut rd)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not valid PEM: {e}"))
-}
-
 /// A CA bundle: the number of certificates, and the bundle as stored (its PEM text).
 pub fn parse_ca_bundle(bytes: &[u8]) -> Result<(i32, String), String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "the bundle is not PEM text".to_string())?;
     let mut n = 0;
     for item in pem_items(bytes)? {
         match item {
-            rustls_pemfile::Item::X509Certificate(der) if is_certificate(&der) => n += 1,
-            rustls_pemfile::Item::X509Certificate(_) => {
+            (SectionKind::Certificate, der) if is_certificate(&der) => n += 1,
+            (SectionKind::Certificate, _) => {
                 return Err(format!("certificate {} is malformed", n + 1))
             }
             _ => return Err("the bundle contains a PEM block that is not a certificate".into()),
@@ -242,7 +203,7 @@ pub fn parse_crl(bytes: &[u8]) -> Result<(i64, String), String> {
     let mut crls = 0;
     for item in pem_items(bytes)? {
         match item {
-            rustls_pemfile::Item::Crl(der) => {
+            (SectionKind::Crl, der) => {
                 total +=
                     crl_entries(&der).ok_or_else(|| format!("CRL {} is malformed", crls + 1))?;
                 pem.push_str(&pem_block("X509 CRL", &der));

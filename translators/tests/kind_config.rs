@@ -16,8 +16,9 @@ fn docs(rel: &str) -> Vec<Value> {
         .join("..")
         .join(rel);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde_yaml::with::singleton_map_recursive::deserialize::<Value, _>(d).unwrap())
+    serde_saphyr::from_multiple::<Value>(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .into_iter()
         .filter(|v| !v.is_null())
         .collect()
 }
