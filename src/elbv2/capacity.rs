@@ -155,10 +155,12 @@ impl Service<'_> {
             quota(cfg, "reserved-lcus-per-application-load-balancer"),
         )
     }
+}
 
+impl m::Capacity for Service<'_> {
     /// `DescribeCapacityReservation`.
-    pub fn describe_capacity_reservation_impl(
-        &self,
+    fn describe_capacity_reservation(
+        &mut self,
         i: m::DescribeCapacityReservationInput,
     ) -> ApiResult<m::DescribeCapacityReservationOutput> {
         let arn = i.load_balancer_arn.unwrap_or_default();
@@ -173,7 +175,7 @@ impl Service<'_> {
     }
 
     /// `ModifyCapacityReservation`.
-    pub fn modify_capacity_reservation_impl(
+    fn modify_capacity_reservation(
         &mut self,
         i: m::ModifyCapacityReservationInput,
     ) -> ApiResult<m::ModifyCapacityReservationOutput> {
@@ -223,10 +225,7 @@ impl Service<'_> {
     }
 
     /// `ModifyIpPools` (Application Load Balancers only).
-    pub fn modify_ip_pools_impl(
-        &mut self,
-        i: m::ModifyIpPoolsInput,
-    ) -> ApiResult<m::ModifyIpPoolsOutput> {
+    fn modify_ip_pools(&mut self, i: m::ModifyIpPoolsInput) -> ApiResult<m::ModifyIpPoolsOutput> {
         let arn = i.load_balancer_arn.unwrap_or_default();
         let rec = self.lb(&arn)?;
         if rec.lb.type_.as_deref().unwrap_or("application") != "application" {
@@ -270,8 +269,8 @@ impl Service<'_> {
     }
 
     /// `GetResourcePolicy`: the policy stored for the resource (trust stores can carry one).
-    pub fn get_resource_policy_impl(
-        &self,
+    fn get_resource_policy(
+        &mut self,
         i: m::GetResourcePolicyInput,
     ) -> ApiResult<m::GetResourcePolicyOutput> {
         let arn = i.resource_arn.unwrap_or_default();

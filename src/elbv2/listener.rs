@@ -384,12 +384,11 @@ impl Service<'_> {
             ))),
         }
     }
+}
 
+impl m::Listeners for Service<'_> {
     /// CreateListener: idempotent for identical settings on the same port.
-    pub fn create_listener_impl(
-        &mut self,
-        i: m::CreateListenerInput,
-    ) -> ApiResult<m::CreateListenerOutput> {
+    fn create_listener(&mut self, i: m::CreateListenerInput) -> ApiResult<m::CreateListenerOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         self.lb(&lb_arn)?;
         let lb_type = self.lb_type_of(&lb_arn);
@@ -497,8 +496,8 @@ impl Service<'_> {
     }
 
     /// DescribeListeners: by ARNs (in request order) or by load balancer (creation order), paged.
-    pub fn describe_listeners_impl(
-        &self,
+    fn describe_listeners(
+        &mut self,
         i: m::DescribeListenersInput,
     ) -> ApiResult<m::DescribeListenersOutput> {
         let arns = i.listener_arns.clone().unwrap_or_default();
@@ -533,10 +532,7 @@ impl Service<'_> {
 
     /// ModifyListener: replaces the given properties; a protocol change re-validates the
     /// certificate, policies and actions; new default actions also update the default rule.
-    pub fn modify_listener_impl(
-        &mut self,
-        i: m::ModifyListenerInput,
-    ) -> ApiResult<m::ModifyListenerOutput> {
+    fn modify_listener(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let old = self.listener(&arn)?.listener.clone();
         let lb_arn = old.load_balancer_arn.clone().unwrap_or_default();
@@ -658,10 +654,7 @@ impl Service<'_> {
     }
 
     /// DeleteListener: removes the listener and its rules.
-    pub fn delete_listener_impl(
-        &mut self,
-        i: m::DeleteListenerInput,
-    ) -> ApiResult<m::DeleteListenerOutput> {
+    fn delete_listener(&mut self, i: m::DeleteListenerInput) -> ApiResult<m::DeleteListenerOutput> {
         let arn = i.listener_arn.unwrap_or_default();
         self.listener(&arn)?;
         let scope = self.scope_mut()?;
@@ -670,8 +663,8 @@ impl Service<'_> {
     }
 
     /// DescribeListenerAttributes.
-    pub fn describe_listener_attributes_impl(
-        &self,
+    fn describe_listener_attributes(
+        &mut self,
         i: m::DescribeListenerAttributesInput,
     ) -> ApiResult<m::DescribeListenerAttributesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;
@@ -681,7 +674,7 @@ impl Service<'_> {
     }
 
     /// ModifyListenerAttributes: validates every pair first; returns the full attribute set.
-    pub fn modify_listener_attributes_impl(
+    fn modify_listener_attributes(
         &mut self,
         i: m::ModifyListenerAttributesInput,
     ) -> ApiResult<m::ModifyListenerAttributesOutput> {
@@ -696,7 +689,7 @@ impl Service<'_> {
     }
 
     /// AddListenerCertificates: one certificate per call; an existing one is not added twice.
-    pub fn add_listener_certificates_impl(
+    fn add_listener_certificates(
         &mut self,
         i: m::AddListenerCertificatesInput,
     ) -> ApiResult<m::AddListenerCertificatesOutput> {
@@ -753,7 +746,7 @@ impl Service<'_> {
     }
 
     /// RemoveListenerCertificates: the default certificate cannot be removed.
-    pub fn remove_listener_certificates_impl(
+    fn remove_listener_certificates(
         &mut self,
         i: m::RemoveListenerCertificatesInput,
     ) -> ApiResult<m::RemoveListenerCertificatesOutput> {
@@ -784,8 +777,8 @@ impl Service<'_> {
 
     /// DescribeListenerCertificates: the default certificate (IsDefault true), then the added
     /// ones (IsDefault false), paged.
-    pub fn describe_listener_certificates_impl(
-        &self,
+    fn describe_listener_certificates(
+        &mut self,
         i: m::DescribeListenerCertificatesInput,
     ) -> ApiResult<m::DescribeListenerCertificatesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;

@@ -153,9 +153,11 @@ impl Service<'_> {
             zones,
         ))
     }
+}
 
+impl m::LoadBalancers for Service<'_> {
     /// CreateLoadBalancer.
-    pub fn create_load_balancer_impl(
+    fn create_load_balancer(
         &mut self,
         i: m::CreateLoadBalancerInput,
     ) -> ApiResult<m::CreateLoadBalancerOutput> {
@@ -319,8 +321,8 @@ impl Service<'_> {
     }
 
     /// DescribeLoadBalancers.
-    pub fn describe_load_balancers_impl(
-        &self,
+    fn describe_load_balancers(
+        &mut self,
         i: m::DescribeLoadBalancersInput,
     ) -> ApiResult<m::DescribeLoadBalancersOutput> {
         let arns = i.load_balancer_arns.unwrap_or_default();
@@ -350,7 +352,7 @@ impl Service<'_> {
     }
 
     /// DeleteLoadBalancer: succeeds for an unknown ARN; removes listeners and rules with it.
-    pub fn delete_load_balancer_impl(
+    fn delete_load_balancer(
         &mut self,
         i: m::DeleteLoadBalancerInput,
     ) -> ApiResult<m::DeleteLoadBalancerOutput> {
@@ -376,7 +378,7 @@ impl Service<'_> {
     }
 
     /// SetSubnets.
-    pub fn set_subnets_impl(&mut self, i: m::SetSubnetsInput) -> ApiResult<m::SetSubnetsOutput> {
+    fn set_subnets(&mut self, i: m::SetSubnetsInput) -> ApiResult<m::SetSubnetsOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         let rec = self.lb(&lb_arn)?;
         let lb_type = rec.lb.type_.clone().unwrap_or_default();
@@ -405,7 +407,7 @@ impl Service<'_> {
     }
 
     /// SetSecurityGroups.
-    pub fn set_security_groups_impl(
+    fn set_security_groups(
         &mut self,
         i: m::SetSecurityGroupsInput,
     ) -> ApiResult<m::SetSecurityGroupsOutput> {
@@ -447,7 +449,7 @@ impl Service<'_> {
     }
 
     /// SetIpAddressType.
-    pub fn set_ip_address_type_impl(
+    fn set_ip_address_type(
         &mut self,
         i: m::SetIpAddressTypeInput,
     ) -> ApiResult<m::SetIpAddressTypeOutput> {
@@ -468,8 +470,8 @@ impl Service<'_> {
     }
 
     /// DescribeLoadBalancerAttributes.
-    pub fn describe_load_balancer_attributes_impl(
-        &self,
+    fn describe_load_balancer_attributes(
+        &mut self,
         i: m::DescribeLoadBalancerAttributesInput,
     ) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
         let rec = self.lb(i.load_balancer_arn.as_deref().unwrap_or_default())?;
@@ -479,7 +481,7 @@ impl Service<'_> {
     }
 
     /// ModifyLoadBalancerAttributes: validates every pair first; answers with the full set.
-    pub fn modify_load_balancer_attributes_impl(
+    fn modify_load_balancer_attributes(
         &mut self,
         i: m::ModifyLoadBalancerAttributesInput,
     ) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {

@@ -14,7 +14,6 @@ pub mod load_balancer;
 pub mod lookup;
 pub mod page;
 pub mod rule;
-mod service;
 pub mod ssl_policies;
 pub mod tags;
 pub mod target_group;

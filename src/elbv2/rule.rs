@@ -74,9 +74,11 @@ impl Service<'_> {
             wildcards: quota(&self.ctx.config, "condition-wildcards-per-alb-rule"),
         }
     }
+}
 
+impl m::Rules for Service<'_> {
     /// CreateRule.
-    pub fn create_rule_impl(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
+    fn create_rule(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
         let listener_arn = i.listener_arn.clone().unwrap_or_default();
         let f = self.listener_facts(&listener_arn)?;
         if f.lb_type != "application" {
@@ -152,10 +154,7 @@ impl Service<'_> {
 
     /// DescribeRules: a listener's rules by priority (default last), or the given rules in
     /// request order; paged.
-    pub fn describe_rules_impl(
-        &self,
-        i: m::DescribeRulesInput,
-    ) -> ApiResult<m::DescribeRulesOutput> {
+    fn describe_rules(&mut self, i: m::DescribeRulesInput) -> ApiResult<m::DescribeRulesOutput> {
         let arns = i.rule_arns.clone().unwrap_or_default();
         let items: Vec<m::Rule> =
             match (arns.is_empty(), i.listener_arn.as_deref()) {
@@ -188,7 +187,7 @@ impl Service<'_> {
 
     /// ModifyRule: replaces conditions, actions and/or transforms. New actions on the default
     /// rule are the listener's new default actions.
-    pub fn modify_rule_impl(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
+    fn modify_rule(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
         let arn = i.rule_arn.clone().unwrap_or_default();
         let rec = self.rule(&arn)?.clone();
         let reset = i.reset_transforms == Some(true);
@@ -262,7 +261,7 @@ impl Service<'_> {
     }
 
     /// DeleteRule: the default rule can't be deleted.
-    pub fn delete_rule_impl(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
+    fn delete_rule(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
         let arn = i.rule_arn.unwrap_or_default();
         if self.rule(&arn)?.rule.is_default == Some(true) {
             return Err(ApiError::m(
@@ -275,7 +274,7 @@ impl Service<'_> {
     }
 
     /// SetRulePriorities: all or nothing; returns the changed rules in request order.
-    pub fn set_rule_priorities_impl(
+    fn set_rule_priorities(
         &mut self,
         i: m::SetRulePrioritiesInput,
     ) -> ApiResult<m::SetRulePrioritiesOutput> {

@@ -101,9 +101,11 @@ impl Service<'_> {
         };
         t.ok_or_else(|| not_found(arn))
     }
+}
 
+impl m::Tags for Service<'_> {
     /// AddTags.
-    pub fn add_tags_impl(&mut self, i: m::AddTagsInput) -> ApiResult<m::AddTagsOutput> {
+    fn add_tags(&mut self, i: m::AddTagsInput) -> ApiResult<m::AddTagsOutput> {
         let add = check_new(i.tags.as_deref().unwrap_or_default())?;
         for arn in i.resource_arns.unwrap_or_default() {
             merge(self.tags_mut(&arn)?, &add)?;
@@ -112,7 +114,7 @@ impl Service<'_> {
     }
 
     /// RemoveTags.
-    pub fn remove_tags_impl(&mut self, i: m::RemoveTagsInput) -> ApiResult<m::RemoveTagsOutput> {
+    fn remove_tags(&mut self, i: m::RemoveTagsInput) -> ApiResult<m::RemoveTagsOutput> {
         let keys = i.tag_keys.unwrap_or_default();
         for arn in i.resource_arns.unwrap_or_default() {
             self.tags_mut(&arn)?.retain(|(k, _)| !keys.contains(k));
@@ -121,7 +123,7 @@ impl Service<'_> {
     }
 
     /// DescribeTags: one entry per ARN, even when it has no tags.
-    pub fn describe_tags_impl(&self, i: m::DescribeTagsInput) -> ApiResult<m::DescribeTagsOutput> {
+    fn describe_tags(&mut self, i: m::DescribeTagsInput) -> ApiResult<m::DescribeTagsOutput> {
         let mut out = Vec::new();
         for arn in i.resource_arns.unwrap_or_default() {
             let tags = self.tags_of(&arn)?;

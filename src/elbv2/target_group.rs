@@ -530,9 +530,11 @@ impl Service<'_> {
             .values()
             .any(|r| actions_use_tg(r.rule.actions.as_deref().unwrap_or_default(), tg_arn))
     }
+}
 
+impl m::TargetGroups for Service<'_> {
     /// CreateTargetGroup.
-    pub fn create_target_group_impl(
+    fn create_target_group(
         &mut self,
         i: m::CreateTargetGroupInput,
     ) -> ApiResult<m::CreateTargetGroupOutput> {
@@ -694,8 +696,8 @@ impl Service<'_> {
     }
 
     /// DescribeTargetGroups: by load balancer, ARNs or names (at most one), in creation order.
-    pub fn describe_target_groups_impl(
-        &self,
+    fn describe_target_groups(
+        &mut self,
         i: m::DescribeTargetGroupsInput,
     ) -> ApiResult<m::DescribeTargetGroupsOutput> {
         let names = i.names.unwrap_or_default();
@@ -740,7 +742,7 @@ impl Service<'_> {
     }
 
     /// ModifyTargetGroup: health-check settings only.
-    pub fn modify_target_group_impl(
+    fn modify_target_group(
         &mut self,
         i: m::ModifyTargetGroupInput,
     ) -> ApiResult<m::ModifyTargetGroupOutput> {
@@ -766,7 +768,7 @@ impl Service<'_> {
     }
 
     /// DeleteTargetGroup: an unknown ARN succeeds; one referenced by an action is in use.
-    pub fn delete_target_group_impl(
+    fn delete_target_group(
         &mut self,
         i: m::DeleteTargetGroupInput,
     ) -> ApiResult<m::DeleteTargetGroupOutput> {
@@ -785,8 +787,8 @@ impl Service<'_> {
     }
 
     /// DescribeTargetGroupAttributes.
-    pub fn describe_target_group_attributes_impl(
-        &self,
+    fn describe_target_group_attributes(
+        &mut self,
         i: m::DescribeTargetGroupAttributesInput,
     ) -> ApiResult<m::DescribeTargetGroupAttributesOutput> {
         let rec = self.tg(i.target_group_arn.as_deref().unwrap_or_default())?;
@@ -796,7 +798,7 @@ impl Service<'_> {
     }
 
     /// ModifyTargetGroupAttributes: validates every pair first; returns the full set, as AWS does.
-    pub fn modify_target_group_attributes_impl(
+    fn modify_target_group_attributes(
         &mut self,
         i: m::ModifyTargetGroupAttributesInput,
     ) -> ApiResult<m::ModifyTargetGroupAttributesOutput> {

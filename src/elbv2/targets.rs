@@ -126,8 +126,37 @@ fn target_api(t: &TargetRec, lambda: bool) -> m::TargetDescription {
 }
 
 impl Service<'_> {
+    /// AWS counts targets per load balancer (`targets-per-application-load-balancer`, …) over
+    /// every target group the load balancer's listeners and rules forward to.
+    fn check_targets_per_lb(&self, tg_arn: &str) -> ApiResult<()> {
+        for lb_arn in self.lbs_using_tg(tg_arn) {
+            let lb_type = self.lb(&lb_arn)?.lb.type_.clone().unwrap_or_default();
+            let quota = match lb_type.as_str() {
+                "network" => "targets-per-network-load-balancer",
+                "gateway" => continue,
+                _ => "targets-per-application-load-balancer",
+            };
+            let limit = super::limits::quota(&self.ctx.config, quota);
+            let total: usize = self
+                .tgs_of_lb(&lb_arn)
+                .iter()
+                .filter_map(|tg| self.scope().target_groups.get(tg))
+                .map(|t| t.targets.len())
+                .sum();
+            if total as i64 > limit {
+                return Err(ApiError::m(
+                    E::TooManyTargets,
+                    format!("You've reached the limit on the number of targets for load balancer '{lb_arn}'"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl m::Targets for Service<'_> {
     /// RegisterTargets: re-registering is a no-op; a draining target comes back.
-    pub fn register_targets_impl(
+    fn register_targets(
         &mut self,
         i: m::RegisterTargetsInput,
     ) -> ApiResult<m::RegisterTargetsOutput> {
@@ -209,36 +238,9 @@ impl Service<'_> {
         Ok(m::RegisterTargetsOutput {})
     }
 
-    /// AWS counts targets per load balancer (`targets-per-application-load-balancer`, …) over
-    /// every target group the load balancer's listeners and rules forward to.
-    fn check_targets_per_lb(&self, tg_arn: &str) -> ApiResult<()> {
-        for lb_arn in self.lbs_using_tg(tg_arn) {
-            let lb_type = self.lb(&lb_arn)?.lb.type_.clone().unwrap_or_default();
-            let quota = match lb_type.as_str() {
-                "network" => "targets-per-network-load-balancer",
-                "gateway" => continue,
-                _ => "targets-per-application-load-balancer",
-            };
-            let limit = super::limits::quota(&self.ctx.config, quota);
-            let total: usize = self
-                .tgs_of_lb(&lb_arn)
-                .iter()
-                .filter_map(|tg| self.scope().target_groups.get(tg))
-                .map(|t| t.targets.len())
-                .sum();
-            if total as i64 > limit {
-                return Err(ApiError::m(
-                    E::TooManyTargets,
-                    format!("You've reached the limit on the number of targets for load balancer '{lb_arn}'"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// DeregisterTargets: unknown targets succeed. A target of a group in use drains for
     /// `deregistration_delay.timeout_seconds` × the health time scale; otherwise it is gone.
-    pub fn deregister_targets_impl(
+    fn deregister_targets(
         &mut self,
         i: m::DeregisterTargetsInput,
     ) -> ApiResult<m::DeregisterTargetsOutput> {
@@ -280,8 +282,8 @@ impl Service<'_> {
     }
 
     /// DescribeTargetHealth: every registered and draining target, or the requested ones.
-    pub fn describe_target_health_impl(
-        &self,
+    fn describe_target_health(
+        &mut self,
         i: m::DescribeTargetHealthInput,
     ) -> ApiResult<m::DescribeTargetHealthOutput> {
         let arn = i.target_group_arn.unwrap_or_default();

@@ -317,9 +317,11 @@ impl Service<'_> {
         lbs.sort();
         lbs.into_iter().map(|(_, a)| a).collect()
     }
+}
 
+impl m::TrustStores for Service<'_> {
     /// `CreateTrustStore`.
-    pub fn create_trust_store_impl(
+    fn create_trust_store(
         &mut self,
         i: m::CreateTrustStoreInput,
     ) -> ApiResult<m::CreateTrustStoreOutput> {
@@ -380,8 +382,8 @@ impl Service<'_> {
     }
 
     /// `DescribeTrustStores`: by ARNs, by names, or all, in creation order.
-    pub fn describe_trust_stores_impl(
-        &self,
+    fn describe_trust_stores(
+        &mut self,
         i: m::DescribeTrustStoresInput,
     ) -> ApiResult<m::DescribeTrustStoresOutput> {
         let arns = i.trust_store_arns.unwrap_or_default();
@@ -412,7 +414,7 @@ impl Service<'_> {
     }
 
     /// `ModifyTrustStore`: replaces the CA bundle.
-    pub fn modify_trust_store_impl(
+    fn modify_trust_store(
         &mut self,
         i: m::ModifyTrustStoreInput,
     ) -> ApiResult<m::ModifyTrustStoreOutput> {
@@ -432,7 +434,7 @@ impl Service<'_> {
     }
 
     /// `DeleteTrustStore`: fails while a listener uses it.
-    pub fn delete_trust_store_impl(
+    fn delete_trust_store(
         &mut self,
         i: m::DeleteTrustStoreInput,
     ) -> ApiResult<m::DeleteTrustStoreOutput> {
@@ -459,8 +461,8 @@ impl Service<'_> {
     }
 
     /// `GetTrustStoreCaCertificatesBundle`: a `data:` URL of the stored bundle.
-    pub fn get_trust_store_ca_certificates_bundle_impl(
-        &self,
+    fn get_trust_store_ca_certificates_bundle(
+        &mut self,
         i: m::GetTrustStoreCaCertificatesBundleInput,
     ) -> ApiResult<m::GetTrustStoreCaCertificatesBundleOutput> {
         let rec = self.trust_store(i.trust_store_arn.as_deref().unwrap_or_default())?;
@@ -470,7 +472,7 @@ impl Service<'_> {
     }
 
     /// `AddTrustStoreRevocations`: reads each revocation file; all or nothing.
-    pub fn add_trust_store_revocations_impl(
+    fn add_trust_store_revocations(
         &mut self,
         i: m::AddTrustStoreRevocationsInput,
     ) -> ApiResult<m::AddTrustStoreRevocationsOutput> {
@@ -537,7 +539,7 @@ impl Service<'_> {
     }
 
     /// `RemoveTrustStoreRevocations`: every id must exist.
-    pub fn remove_trust_store_revocations_impl(
+    fn remove_trust_store_revocations(
         &mut self,
         i: m::RemoveTrustStoreRevocationsInput,
     ) -> ApiResult<m::RemoveTrustStoreRevocationsOutput> {
@@ -557,8 +559,8 @@ impl Service<'_> {
     }
 
     /// `DescribeTrustStoreRevocations`: all, or the given ids, in id order.
-    pub fn describe_trust_store_revocations_impl(
-        &self,
+    fn describe_trust_store_revocations(
+        &mut self,
         i: m::DescribeTrustStoreRevocationsInput,
     ) -> ApiResult<m::DescribeTrustStoreRevocationsOutput> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
@@ -588,8 +590,8 @@ impl Service<'_> {
     }
 
     /// `GetTrustStoreRevocationContent`: a `data:` URL of the stored CRL (PEM).
-    pub fn get_trust_store_revocation_content_impl(
-        &self,
+    fn get_trust_store_revocation_content(
+        &mut self,
         i: m::GetTrustStoreRevocationContentInput,
     ) -> ApiResult<m::GetTrustStoreRevocationContentOutput> {
         let rec = self.trust_store(i.trust_store_arn.as_deref().unwrap_or_default())?;
@@ -605,8 +607,8 @@ impl Service<'_> {
     }
 
     /// `DescribeTrustStoreAssociations`: the load balancers using the trust store.
-    pub fn describe_trust_store_associations_impl(
-        &self,
+    fn describe_trust_store_associations(
+        &mut self,
         i: m::DescribeTrustStoreAssociationsInput,
     ) -> ApiResult<m::DescribeTrustStoreAssociationsOutput> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
@@ -626,7 +628,7 @@ impl Service<'_> {
     }
 
     /// `DeleteSharedTrustStoreAssociation`: nothing is shared across accounts here.
-    pub fn delete_shared_trust_store_association_impl(
+    fn delete_shared_trust_store_association(
         &mut self,
         i: m::DeleteSharedTrustStoreAssociationInput,
     ) -> ApiResult<m::DeleteSharedTrustStoreAssociationOutput> {
@@ -662,6 +664,7 @@ mod tests {
     use crate::elbv2::CallCtx;
     use crate::health::HealthTable;
     use crate::state::{ListenerRec, Scope};
+    use api_models::TrustStores as _;
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -804,18 +807,16 @@ mod tests {
             Service::write(&self.ctx, &mut self.scope)
         }
         fn create(&mut self, name: &str, key: &str) -> ApiResult<m::TrustStore> {
-            let out = self
-                .svc()
-                .create_trust_store_impl(m::CreateTrustStoreInput {
-                    name: Some(name.into()),
-                    ca_certificates_bundle_s3_bucket: Some("b".into()),
-                    ca_certificates_bundle_s3_key: Some(key.into()),
-                    tags: Some(vec![m::Tag {
-                        key: Some("k".into()),
-                        value: Some("v".into()),
-                    }]),
-                    ..Default::default()
-                })?;
+            let out = self.svc().create_trust_store(m::CreateTrustStoreInput {
+                name: Some(name.into()),
+                ca_certificates_bundle_s3_bucket: Some("b".into()),
+                ca_certificates_bundle_s3_key: Some(key.into()),
+                tags: Some(vec![m::Tag {
+                    key: Some("k".into()),
+                    value: Some("v".into()),
+                }]),
+                ..Default::default()
+            })?;
             Ok(out.trust_stores.unwrap().remove(0))
         }
     }
@@ -859,7 +860,7 @@ mod tests {
 
         let d = f
             .svc()
-            .describe_trust_stores_impl(m::DescribeTrustStoresInput {
+            .describe_trust_stores(m::DescribeTrustStoresInput {
                 names: Some(vec!["ts1".into()]),
                 ..Default::default()
             })
@@ -870,7 +871,7 @@ mod tests {
         );
         let e = f
             .svc()
-            .describe_trust_stores_impl(m::DescribeTrustStoresInput {
+            .describe_trust_stores(m::DescribeTrustStoresInput {
                 names: Some(vec!["nope".into()]),
                 ..Default::default()
             })
@@ -880,7 +881,7 @@ mod tests {
         // Revocations.
         let add = |f: &mut Fixture, key: &str| {
             f.svc()
-                .add_trust_store_revocations_impl(m::AddTrustStoreRevocationsInput {
+                .add_trust_store_revocations(m::AddTrustStoreRevocationsInput {
                     trust_store_arn: Some(arn.clone()),
                     revocation_contents: Some(vec![m::RevocationContent {
                         s3_bucket: Some("b".into()),
@@ -921,7 +922,7 @@ mod tests {
         );
         let loc = f
             .svc()
-            .get_trust_store_revocation_content_impl(m::GetTrustStoreRevocationContentInput {
+            .get_trust_store_revocation_content(m::GetTrustStoreRevocationContentInput {
                 trust_store_arn: Some(arn.clone()),
                 revocation_id: Some(2),
             })
@@ -931,21 +932,21 @@ mod tests {
         assert!(loc.starts_with("data:application/x-pem-file;base64,"));
         let e = f
             .svc()
-            .remove_trust_store_revocations_impl(m::RemoveTrustStoreRevocationsInput {
+            .remove_trust_store_revocations(m::RemoveTrustStoreRevocationsInput {
                 trust_store_arn: Some(arn.clone()),
                 revocation_ids: Some(vec![1, 9]),
             })
             .unwrap_err();
         assert_eq!(e.code(), "RevocationIdNotFound");
         f.svc()
-            .remove_trust_store_revocations_impl(m::RemoveTrustStoreRevocationsInput {
+            .remove_trust_store_revocations(m::RemoveTrustStoreRevocationsInput {
                 trust_store_arn: Some(arn.clone()),
                 revocation_ids: Some(vec![1]),
             })
             .unwrap();
         let left = f
             .svc()
-            .describe_trust_store_revocations_impl(m::DescribeTrustStoreRevocationsInput {
+            .describe_trust_store_revocations(m::DescribeTrustStoreRevocationsInput {
                 trust_store_arn: Some(arn.clone()),
                 ..Default::default()
             })
@@ -992,7 +993,7 @@ mod tests {
         );
         let assoc = f
             .svc()
-            .describe_trust_store_associations_impl(m::DescribeTrustStoreAssociationsInput {
+            .describe_trust_store_associations(m::DescribeTrustStoreAssociationsInput {
                 trust_store_arn: Some(arn.clone()),
                 ..Default::default()
             })
@@ -1001,7 +1002,7 @@ mod tests {
             .unwrap();
         assert_eq!(assoc[0].resource_arn.as_deref(), Some(lb_arn));
         let del = |f: &mut Fixture, res: &str| {
-            f.svc().delete_shared_trust_store_association_impl(
+            f.svc().delete_shared_trust_store_association(
                 m::DeleteSharedTrustStoreAssociationInput {
                     trust_store_arn: Some(arn.clone()),
                     resource_arn: Some(res.into()),
@@ -1018,7 +1019,7 @@ mod tests {
             "AssociationNotFound"
         );
         let del_ts = |f: &mut Fixture| {
-            f.svc().delete_trust_store_impl(m::DeleteTrustStoreInput {
+            f.svc().delete_trust_store(m::DeleteTrustStoreInput {
                 trust_store_arn: Some(arn.clone()),
             })
         };
