@@ -54,11 +54,11 @@ const CONTENT_TYPES: [&str; 5] = [
 ];
 
 fn invalid_action(msg: impl Into<String>) -> ApiError {
-    ApiError::m(E::InvalidLoadBalancerAction, msg)
+    ApiError::modeled(E::InvalidLoadBalancerAction, msg)
 }
 
 pub(super) fn constraint(v: impl std::fmt::Display, path: &str, rule: &str) -> ApiError {
-    ApiError::v(format!(
+    ApiError::validation(format!(
         "1 validation error detected: Value '{v}' at '{path}' failed to satisfy constraint: {rule}"
     ))
 }
@@ -72,7 +72,7 @@ pub fn normalize_actions(
     previous: &[m::Action],
 ) -> ApiResult<Vec<m::Action>> {
     if actions.is_empty() {
-        return Err(ApiError::v(format!("1 validation error detected: Value '[]' at '{}' failed to satisfy constraint: Member must have length greater than or equal to 1", ctx.member)));
+        return Err(ApiError::validation(format!("1 validation error detected: Value '[]' at '{}' failed to satisfy constraint: Member must have length greater than or equal to 1", ctx.member)));
     }
     let mut out = Vec::with_capacity(actions.len());
     for (i, a) in actions.iter().enumerate() {
@@ -84,7 +84,7 @@ pub fn normalize_actions(
     let mut orders: Vec<i32> = out.iter().filter_map(|a| a.order).collect();
     orders.sort_unstable();
     if let Some(w) = orders.windows(2).find(|w| w[0] == w[1]) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "The action order '{}' is specified more than once",
             w[0]
         )));
@@ -95,7 +95,7 @@ pub fn normalize_actions(
     let terminals = TERMINAL.iter().map(|t| count(t)).sum::<usize>();
     let authenticate = count("authenticate-oidc") + count("authenticate-cognito");
     if authenticate > 1 || count("jwt-validation") > 1 {
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::TooManyActions,
             "You've reached the limit on the number of actions per rule",
         ));
@@ -141,7 +141,7 @@ fn normalize_action(
         ));
     }
     if ctx.lb_type != "application" && t != "forward" {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Action type '{t}' must be one of 'forward'"
         )));
     }
@@ -170,17 +170,17 @@ fn normalize_action(
         .iter()
         .find(|(_, owner, given)| *given && *owner != t)
     {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "'{name}' cannot be specified for actions of type '{t}'"
         )));
     }
     if a.jwt_validation_config.is_some() && t != "jwt-validation" {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "'JwtValidationConfig' cannot be specified for actions of type '{t}'"
         )));
     }
     if AUTH.contains(&t) && ctx.protocol != "HTTPS" {
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::UnsupportedProtocol,
             format!(
                 "Action type '{t}' is supported only on HTTPS listeners, not on '{}' listeners",
@@ -254,7 +254,7 @@ fn normalize_action(
 }
 
 fn missing_config(name: &str, t: &str) -> ApiError {
-    ApiError::v(format!("A '{name}' must be specified with '{t}' actions"))
+    ApiError::validation(format!("A '{name}' must be specified with '{t}' actions"))
 }
 
 fn forward(
@@ -269,7 +269,7 @@ fn forward(
     let mut tuples: Vec<(String, Option<i32>)> = Vec::new();
     for (j, t) in listed.iter().enumerate() {
         let arn = t.target_group_arn.clone().ok_or_else(|| {
-            ApiError::v(format!(
+            ApiError::validation(format!(
                 "1 validation error detected: Value null at '{path}.forwardConfig.targetGroups.{}.member.targetGroupArn' failed to satisfy constraint: Member must not be null",
                 j + 1
             ))
@@ -278,7 +278,7 @@ fn forward(
     }
     if let Some(arn) = &a.target_group_arn {
         if tuples.iter().any(|(t, _)| t != arn) {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "If you specify both 'TargetGroupArn' and 'ForwardConfig', 'ForwardConfig' can name only that target group",
             ));
         }
@@ -286,33 +286,33 @@ fn forward(
         tuples = vec![(arn.clone(), weight)];
     }
     if tuples.is_empty() {
-        return Err(ApiError::v(
+        return Err(ApiError::validation(
             "A target group must be specified for forward actions",
         ));
     }
     if ctx.lb_type != "application" {
         if tuples.len() > 1 {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "You cannot specify multiple target groups in a single action with a load balancer of type '{}'",
                 ctx.lb_type
             )));
         }
         if tuples.iter().any(|(_, w)| w.is_some()) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "You cannot specify a target group weight on load balancers of type '{}'",
                 ctx.lb_type
             )));
         }
     }
     if tuples.len() as i64 > ctx.max_tgs_per_action {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "You cannot specify more than '{}' target groups in a single forward action",
             ctx.max_tgs_per_action
         )));
     }
     for (j, (arn, w)) in tuples.iter().enumerate() {
         if tuples[..j].iter().any(|(a, _)| a == arn) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Target group '{arn}' is specified more than once in the same forward action"
             )));
         }
@@ -350,7 +350,7 @@ fn forward(
             ));
         }
     } else if enabled {
-        return Err(ApiError::v(
+        return Err(ApiError::validation(
             "A duration must be specified when target group stickiness is enabled",
         ));
     }
@@ -407,7 +407,7 @@ pub fn check_tg_fits(arn: &str, tg: &TgInfo, ctx: &ActionCtx) -> ApiResult<()> {
         } else {
             format!("the protocol '{proto}'")
         };
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::IncompatibleProtocols,
             format!(
                 "Listener protocol '{}' is not supported with a target group with {what}",
@@ -416,7 +416,7 @@ pub fn check_tg_fits(arn: &str, tg: &TgInfo, ctx: &ActionCtx) -> ApiResult<()> {
         ));
     }
     if tg.load_balancers.iter().any(|l| l != ctx.lb_arn) {
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::TargetGroupAssociationLimit,
             format!("The following target groups cannot be associated with more than one load balancer: {arn}"),
         ));
@@ -439,7 +439,7 @@ fn check_keywords(s: &str, allowed: &[&str], what: &str) -> ApiResult<()> {
             } else {
                 ""
             };
-            return Err(ApiError::v(format!("The redirect {what} '{s}' contains the keyword '#{{{kw}}}', which is not allowed{hint}")));
+            return Err(ApiError::validation(format!("The redirect {what} '{s}' contains the keyword '#{{{kw}}}', which is not allowed{hint}")));
         }
         rest = &after[j + 1..];
     }
@@ -469,7 +469,7 @@ fn redirect(
     }
     let port = c.port.clone().unwrap_or_else(|| "#{port}".into());
     if port != "#{port}" && !port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "The redirect port '{port}' must be '#{{port}}' or a number from 1 to 65535"
         )));
     }
@@ -491,7 +491,7 @@ fn redirect(
         }
     }
     if !rpath.starts_with('/') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "The redirect path '{rpath}' must start with a '/'"
         )));
     }
@@ -561,7 +561,7 @@ fn fixed_response(
 fn https_url(v: &Option<String>, name: &str) -> ApiResult<String> {
     let v = v.clone().unwrap_or_default();
     if !v.starts_with("https://") || v.len() <= "https://".len() {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "The '{name}' must be a full URL that uses HTTPS; '{v}' is not"
         )));
     }
@@ -574,20 +574,20 @@ fn oidc(
 ) -> ApiResult<m::AuthenticateOidcActionConfig> {
     let secret = if c.use_existing_client_secret == Some(true) {
         old.and_then(|o| o.client_secret.clone())
-            .ok_or_else(|| ApiError::v("'UseExistingClientSecret' needs an existing authenticate-oidc action with a client secret"))?
+            .ok_or_else(|| ApiError::validation("'UseExistingClientSecret' needs an existing authenticate-oidc action with a client secret"))?
     } else {
         c.client_secret.clone().ok_or_else(|| {
-            ApiError::v("A 'ClientSecret' must be specified for authenticate-oidc actions")
+            ApiError::validation("A 'ClientSecret' must be specified for authenticate-oidc actions")
         })?
     };
     if c.client_id.as_deref().unwrap_or_default().is_empty() {
-        return Err(ApiError::v(
+        return Err(ApiError::validation(
             "A 'ClientId' must be specified for authenticate-oidc actions",
         ));
     }
     let params = c.authentication_request_extra_params.clone();
     if params.as_ref().is_some_and(|p| p.len() > 10) {
-        return Err(ApiError::v(
+        return Err(ApiError::validation(
             "At most 10 'AuthenticationRequestExtraParams' can be specified",
         ));
     }
@@ -642,17 +642,19 @@ fn cognito(c: &m::AuthenticateCognitoActionConfig) -> m::AuthenticateCognitoActi
 fn jwt(c: &m::JwtValidationActionConfig) -> ApiResult<m::JwtValidationActionConfig> {
     let claims = c.additional_claims.clone().unwrap_or_default();
     if claims.len() > 10 {
-        return Err(ApiError::v("At most 10 additional claims can be specified"));
+        return Err(ApiError::validation(
+            "At most 10 additional claims can be specified",
+        ));
     }
     for cl in &claims {
         let name = cl.name.as_deref().unwrap_or_default();
         if ["exp", "iss", "nbf", "iat"].contains(&name) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "The claim '{name}' is validated by default and cannot be specified"
             )));
         }
         if cl.values.as_ref().map_or(0, Vec::len) > 10 {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "The claim '{name}' can have at most 10 values"
             )));
         }
@@ -679,7 +681,7 @@ pub fn check_still_valid(
     for a in actions {
         let t = a.type_.as_deref().unwrap_or_default();
         if AUTH.contains(&t) && ctx.protocol != "HTTPS" {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::UnsupportedProtocol,
                 format!(
                     "Action type '{t}' is supported only on HTTPS listeners, not on '{}' listeners",

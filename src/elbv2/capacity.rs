@@ -99,25 +99,25 @@ fn plan(
 ) -> ApiResult<Change> {
     let new = match (units, reset) {
         (Some(_), true) => {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "You cannot specify both MinimumLoadBalancerCapacity and ResetCapacityReservation",
             ))
         }
         (None, false) => {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "You must specify either MinimumLoadBalancerCapacity or ResetCapacityReservation",
             ))
         }
         (None, true) => None,
         (Some(u), false) => {
             if u < 1 {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "1 validation error detected: Value '{u}' at 'minimumLoadBalancerCapacity.capacityUnits' failed to satisfy constraint: Member must have value greater than or equal to 1"
                 )));
             }
             if u as i64 > max_units {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::CapacityUnitsLimitExceeded,
                     format!("The requested capacity of {u} units exceeds the limit of {max_units} capacity units"),
                 ));
@@ -128,7 +128,7 @@ fn plan(
     let mut decreases = decreases_today(rec, now_ms);
     if new.unwrap_or(0) < rec.capacity_units.unwrap_or(0) {
         if decreases as i64 >= max_decreases {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::CapacityDecreaseRequestsLimitExceeded,
                 "You've exceeded the daily capacity decrease limit for this reservation",
             ));
@@ -190,7 +190,7 @@ impl m::Capacity for Service<'_> {
                 .iter()
                 .any(|l| l.listener.protocol.as_deref() == Some("TLS"))
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 "Capacity reservation is not supported on Network Load Balancers with TLS listeners",
             ));
@@ -229,7 +229,7 @@ impl m::Capacity for Service<'_> {
         let arn = i.load_balancer_arn.unwrap_or_default();
         let rec = self.lb(&arn)?;
         if rec.lb.type_.as_deref().unwrap_or("application") != "application" {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "IPAM pools are supported only on Application Load Balancers",
             ));
@@ -242,19 +242,19 @@ impl m::Capacity for Service<'_> {
             .any(|r| r == "ipv4");
         if let Some(id) = &set {
             if !valid_ipam_pool_id(id) {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "1 validation error detected: Value '{id}' at 'ipamPools.ipv4IpamPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(ipam-pool-)[a-zA-Z0-9]+$"
                 )));
             }
         }
         let next = match (set, remove) {
             (Some(_), true) => {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "You cannot both set and remove the IPv4 IPAM pool in the same request",
                 ))
             }
             (None, false) => {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "You must specify either IpamPools or RemoveIpamPools",
                 ))
             }
@@ -290,7 +290,7 @@ impl m::Capacity for Service<'_> {
                 } else {
                     format!("Resource '{arn}' not found")
                 };
-                Err(ApiError::m(E::ResourceNotFound, msg))
+                Err(ApiError::modeled(E::ResourceNotFound, msg))
             }
         }
     }

@@ -28,7 +28,7 @@ const SINGLE_USE: [&str; 4] = [
 ];
 
 fn cond_err(msg: impl Into<String>) -> ApiError {
-    ApiError::v(msg)
+    ApiError::validation(msg)
 }
 
 /// Counts `*` and `?` (the ones not escaped with `\`).

@@ -46,32 +46,33 @@ pub fn check_protocol_port(
 ) -> ApiResult<(String, i32)> {
     if lb_type == "gateway" {
         if port.is_some() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "A port cannot be specified for gateway listeners",
             ));
         }
         if protocol.is_some() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "A protocol cannot be specified for gateway listeners",
             ));
         }
         return Ok(("GENEVE".into(), GENEVE_PORT));
     }
-    let port = port.ok_or_else(|| ApiError::v("A listener port must be specified"))?;
-    let protocol = protocol.ok_or_else(|| ApiError::v("A listener protocol must be specified"))?;
+    let port = port.ok_or_else(|| ApiError::validation("A listener port must be specified"))?;
+    let protocol =
+        protocol.ok_or_else(|| ApiError::validation("A listener protocol must be specified"))?;
     let allowed: &[&str] = if lb_type == "network" {
         &NLB_PROTOCOLS
     } else {
         &ALB_PROTOCOLS
     };
     if !allowed.contains(&protocol) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Listener protocol '{protocol}' must be one of '{}'",
             allowed.join(", ")
         )));
     }
     if !(1..=65535).contains(&port) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{port}' at 'port' failed to satisfy constraint: Member must have value between 1 and 65535"
         )));
     }
@@ -97,7 +98,7 @@ struct TlsSettings {
 fn check_certificate_arn(c: &m::Certificate) -> ApiResult<String> {
     let arn = c.certificate_arn.clone().unwrap_or_default();
     if !arn.starts_with("arn:") {
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::CertificateNotFound,
             format!("Certificate '{arn}' not found"),
         ));
@@ -218,7 +219,7 @@ impl Service<'_> {
                 "target-groups-per-application-load-balancer",
             )
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyUniqueTargetGroupsPerLoadBalancer,
                 "You've reached the limit on the number of unique target groups per load balancer",
             ));
@@ -241,18 +242,18 @@ impl Service<'_> {
         let certificate = match i.certificates.filter(|c| !c.is_empty()) {
             Some(cs) => {
                 if !secure {
-                    return Err(ApiError::v(format!(
+                    return Err(ApiError::validation(format!(
                         "Certificates cannot be specified for {protocol} listeners"
                     )));
                 }
                 if cs.len() > 1 {
-                    return Err(ApiError::m(
+                    return Err(ApiError::modeled(
                         E::TooManyCertificates,
                         "Exactly one default certificate can be specified; add more with AddListenerCertificates",
                     ));
                 }
                 if cs[0].is_default.is_some() {
-                    return Err(ApiError::v(
+                    return Err(ApiError::validation(
                         "'IsDefault' cannot be specified for the default certificate of a listener",
                     ));
                 }
@@ -265,7 +266,7 @@ impl Service<'_> {
             None => None,
         };
         if secure && certificate.is_none() {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "A certificate must be specified for {protocol} listeners"
             )));
         }
@@ -273,12 +274,12 @@ impl Service<'_> {
         let ssl_policy = match i.ssl_policy {
             Some(p) => {
                 if !secure {
-                    return Err(ApiError::v(format!(
+                    return Err(ApiError::validation(format!(
                         "An SSL policy cannot be specified for {protocol} listeners"
                     )));
                 }
                 if !ssl_policies::exists(p) {
-                    return Err(ApiError::m(
+                    return Err(ApiError::modeled(
                         E::SSLPolicyNotFound,
                         format!("SSL policy '{p}' not found"),
                     ));
@@ -297,15 +298,17 @@ impl Service<'_> {
             Some([]) => None,
             Some(a) => {
                 if protocol != "TLS" {
-                    return Err(ApiError::v(format!(
+                    return Err(ApiError::validation(format!(
                         "An ALPN policy cannot be specified for {protocol} listeners"
                     )));
                 }
                 if a.len() > 1 {
-                    return Err(ApiError::v("Only one ALPN policy can be specified"));
+                    return Err(ApiError::validation(
+                        "Only one ALPN policy can be specified",
+                    ));
                 }
                 if !ALPN_POLICIES.contains(&a[0].as_str()) {
-                    return Err(ApiError::m(
+                    return Err(ApiError::modeled(
                         E::ALPNPolicyNotSupported,
                         format!("ALPN policy '{}' is not supported", a[0]),
                     ));
@@ -323,7 +326,7 @@ impl Service<'_> {
                 let mode = mt.mode.clone().unwrap_or_else(|| "off".into());
                 if protocol != "HTTPS" {
                     if mode != "off" {
-                        return Err(ApiError::v(format!(
+                        return Err(ApiError::validation(format!(
                             "Mutual authentication cannot be configured for {protocol} listeners"
                         )));
                     }
@@ -358,7 +361,7 @@ impl Service<'_> {
         match mode {
             "off" | "passthrough" => {
                 if mt.trust_store_arn.is_some() {
-                    return Err(ApiError::v(format!("A trust store cannot be specified with mutual authentication mode '{mode}'")));
+                    return Err(ApiError::validation(format!("A trust store cannot be specified with mutual authentication mode '{mode}'")));
                 }
                 Ok(m::MutualAuthenticationAttributes { mode: Some(mode.into()), ..Default::default() })
             }
@@ -366,10 +369,10 @@ impl Service<'_> {
                 let ts = mt
                     .trust_store_arn
                     .clone()
-                    .ok_or_else(|| ApiError::v("A trust store must be specified with mutual authentication mode 'verify'"))?;
+                    .ok_or_else(|| ApiError::validation("A trust store must be specified with mutual authentication mode 'verify'"))?;
                 let rec = self.trust_store(&ts)?;
                 if rec.ts.status.as_deref() != Some("ACTIVE") {
-                    return Err(ApiError::m(E::TrustStoreNotReady, format!("Trust store '{ts}' is not active")));
+                    return Err(ApiError::modeled(E::TrustStoreNotReady, format!("Trust store '{ts}' is not active")));
                 }
                 Ok(m::MutualAuthenticationAttributes {
                     mode: Some(mode.into()),
@@ -379,7 +382,7 @@ impl Service<'_> {
                     advertise_trust_store_ca_names: Some(mt.advertise_trust_store_ca_names.clone().unwrap_or_else(|| "off".into())),
                 })
             }
-            other => Err(ApiError::v(format!(
+            other => Err(ApiError::validation(format!(
                 "1 validation error detected: Value '{other}' at 'mutualAuthentication.mode' failed to satisfy constraint: Member must satisfy enum value set: [off, passthrough, verify]"
             ))),
         }
@@ -439,7 +442,7 @@ impl m::Listeners for Service<'_> {
                     listeners: Some(vec![public_listener(&listener)]),
                 });
             }
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateListener,
                 "A listener already exists on this port for this load balancer",
             ));
@@ -450,7 +453,7 @@ impl m::Listeners for Service<'_> {
             _ => 1,
         };
         if existing.len() as i64 >= max {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyListeners,
                 "You've reached the limit on the number of listeners per load balancer",
             ));
@@ -503,7 +506,7 @@ impl m::Listeners for Service<'_> {
         let arns = i.listener_arns.clone().unwrap_or_default();
         let items: Vec<m::Listener> =
             match (arns.is_empty(), i.load_balancer_arn.as_deref()) {
-                (false, Some(_)) => return Err(ApiError::v(
+                (false, Some(_)) => return Err(ApiError::validation(
                     "Listener ARNs and a load balancer ARN cannot be specified at the same time",
                 )),
                 (false, None) => arns
@@ -518,7 +521,7 @@ impl m::Listeners for Service<'_> {
                         .collect()
                 }
                 (true, None) => {
-                    return Err(ApiError::v(
+                    return Err(ApiError::validation(
                         "You must specify either listener ARNs or a load balancer ARN",
                     ))
                 }
@@ -563,7 +566,7 @@ impl m::Listeners for Service<'_> {
                     && l.listener.listener_arn.as_deref() != Some(&arn)
             })
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateListener,
                 "A listener already exists on this port for this load balancer",
             ));
@@ -697,16 +700,18 @@ impl m::Listeners for Service<'_> {
         let rec = self.listener(&arn)?;
         let protocol = effective_protocol(&rec.listener);
         if !matches!(protocol.as_str(), "HTTPS" | "TLS") {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Certificates cannot be added to {protocol} listeners"
             )));
         }
         let certs = i.certificates.unwrap_or_default();
         if certs.is_empty() {
-            return Err(ApiError::v("A certificate must be specified"));
+            return Err(ApiError::validation("A certificate must be specified"));
         }
         if certs.len() > 1 {
-            return Err(ApiError::v("Only one certificate can be added per call"));
+            return Err(ApiError::validation(
+                "Only one certificate can be added per call",
+            ));
         }
         let cert = check_certificate_arn(&certs[0])?;
         let lb_arn = rec.listener.load_balancer_arn.clone().unwrap_or_default();
@@ -722,7 +727,7 @@ impl m::Listeners for Service<'_> {
                 "certificates-per-application-load-balancer"
             };
             if in_use as i64 >= quota(&self.ctx.config, name) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::TooManyCertificates,
                     "You've reached the limit on the number of certificates per load balancer",
                 ));
@@ -764,7 +769,7 @@ impl m::Listeners for Service<'_> {
             if let Some(pos) = extra.iter().position(|e| *e == c) {
                 extra.remove(pos);
             } else if default.as_deref() == Some(c.as_str()) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::OperationNotPermitted,
                     "Default certificate cannot be removed",
                 ));

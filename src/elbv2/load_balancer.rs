@@ -21,22 +21,22 @@ fn hosted_zone(lb_type: &str) -> &'static str {
 /// AWS's rules for load balancer names.
 pub fn check_name(name: &str) -> ApiResult<()> {
     if name.chars().count() > 32 {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' cannot be longer than '32' characters"
         )));
     }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' cannot begin or end with a hyphen"
         )));
     }
     if name.starts_with("internal-") {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' cannot begin with 'internal-'"
         )));
     }
@@ -61,7 +61,7 @@ fn subnet_list(
     mappings: Option<Vec<m::SubnetMapping>>,
 ) -> ApiResult<Vec<m::SubnetMapping>> {
     match (subnets, mappings) {
-        (Some(s), Some(mm)) if !s.is_empty() && !mm.is_empty() => Err(ApiError::v(
+        (Some(s), Some(mm)) if !s.is_empty() && !mm.is_empty() => Err(ApiError::validation(
             "You must specify either subnets or subnet mappings, not both",
         )),
         (Some(s), _) if !s.is_empty() => Ok(s
@@ -91,7 +91,7 @@ impl Service<'_> {
         for sm in maps {
             let id = sm.subnet_id.clone().unwrap_or_default();
             if !id.starts_with("subnet-") {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::SubnetNotFound,
                     format!("The subnet ID '{id}' is not valid"),
                 ));
@@ -100,7 +100,7 @@ impl Service<'_> {
             let (v, az) = crate::ec2::subnet_info(self.scope(), region, &id);
             if let Some(prev) = &vpc {
                 if prev != &v {
-                    return Err(ApiError::m(
+                    return Err(ApiError::modeled(
                         E::InvalidSubnet,
                         "All subnets must belong to the same VPC",
                     ));
@@ -118,7 +118,7 @@ impl Service<'_> {
                     .iter()
                     .any(|z| z.zone_name.as_deref() == Some(az.as_str()))
             {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidConfigurationRequest,
                     "You can specify only one subnet per Availability Zone",
                 ));
@@ -141,10 +141,12 @@ impl Service<'_> {
             });
         }
         if zones.is_empty() {
-            return Err(ApiError::v("At least one subnet must be specified"));
+            return Err(ApiError::validation(
+                "At least one subnet must be specified",
+            ));
         }
         if lb_type == "application" && all_known && zones.len() < 2 {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "At least two subnets in two different Availability Zones must be specified",
             ));
         }
@@ -165,22 +167,22 @@ impl m::LoadBalancers for Service<'_> {
         check_name(&name)?;
         let lb_type = i.type_.clone().unwrap_or_else(|| "application".into());
         if lb_type == "gateway" && i.scheme.is_some() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "A scheme cannot be specified for a Gateway Load Balancer",
             ));
         }
         if lb_type == "gateway" && i.security_groups.as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Security groups cannot be specified for a Gateway Load Balancer",
             ));
         }
         let scheme = i.scheme.clone().unwrap_or_else(|| "internet-facing".into());
         let ip_type = i.ip_address_type.clone().unwrap_or_else(|| "ipv4".into());
         if ip_type == "dualstack-without-public-ipv4" && lb_type != "application" {
-            return Err(ApiError::v("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
+            return Err(ApiError::validation("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
         }
         if scheme == "internal" && ip_type == "dualstack-without-public-ipv4" {
-            return Err(ApiError::v("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
+            return Err(ApiError::validation("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
         }
         let maps = subnet_list(i.subnets.clone(), i.subnet_mappings.clone())?;
         let (vpc, zones) = self.zones(&lb_type, &maps)?;
@@ -193,7 +195,7 @@ impl m::LoadBalancers for Service<'_> {
         };
         for sg in &sgs {
             if !sg.starts_with("sg-") {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidSecurityGroup,
                     format!("Security group '{sg}' does not exist"),
                 ));
@@ -231,7 +233,7 @@ impl m::LoadBalancers for Service<'_> {
                 && have == want
                 && (i.security_groups.is_none() || have_sg == want_sg);
             if !same {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::DuplicateLoadBalancerName,
                     format!("A load balancer with the same name '{name}' exists, but with different settings"),
                 ));
@@ -253,7 +255,7 @@ impl m::LoadBalancers for Service<'_> {
             .filter(|r| r.lb.type_.as_deref() == Some(&lb_type))
             .count();
         if count as i64 >= super::limits::quota(&self.ctx.config, quota_name) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyLoadBalancers,
                 "The quota for the number of load balancers has been reached",
             ));
@@ -328,7 +330,7 @@ impl m::LoadBalancers for Service<'_> {
         let arns = i.load_balancer_arns.unwrap_or_default();
         let names = i.names.unwrap_or_default();
         if !arns.is_empty() && !names.is_empty() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Load balancer ARNs and names cannot be specified at the same time",
             ));
         }
@@ -366,7 +368,7 @@ impl m::LoadBalancers for Service<'_> {
             .map(String::as_str)
             == Some("true")
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 format!("Load balancer '{lb_arn}' cannot be deleted because deletion protection is enabled"),
             ));
@@ -385,7 +387,7 @@ impl m::LoadBalancers for Service<'_> {
         let maps = subnet_list(i.subnets, i.subnet_mappings)?;
         let (vpc, zones) = self.zones(&lb_type, &maps)?;
         if rec.lb.vpc_id.as_deref().is_some_and(|v| v != vpc) && self.scope().ec2.contains(&vpc) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidSubnet,
                 "The subnets must belong to the load balancer's VPC",
             ));
@@ -414,7 +416,7 @@ impl m::LoadBalancers for Service<'_> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         let rec = self.lb(&lb_arn)?;
         if rec.lb.type_.as_deref() == Some("gateway") {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "Security groups are not supported for Gateway Load Balancers",
             ));
@@ -422,14 +424,14 @@ impl m::LoadBalancers for Service<'_> {
         let sgs = i.security_groups.unwrap_or_default();
         for sg in &sgs {
             if !sg.starts_with("sg-") {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidSecurityGroup,
                     format!("Security group '{sg}' does not exist"),
                 ));
             }
         }
         if sgs.is_empty() && rec.lb.type_.as_deref() == Some("application") {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "At least one security group must be specified for an Application Load Balancer",
             ));
         }
@@ -457,10 +459,10 @@ impl m::LoadBalancers for Service<'_> {
         let rec = self.lb(&lb_arn)?;
         let t = i.ip_address_type.unwrap_or_default();
         if t == "dualstack-without-public-ipv4" && rec.lb.type_.as_deref() != Some("application") {
-            return Err(ApiError::v("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
+            return Err(ApiError::validation("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
         }
         if rec.lb.scheme.as_deref() == Some("internal") && t == "dualstack-without-public-ipv4" {
-            return Err(ApiError::v("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
+            return Err(ApiError::validation("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
         }
         let rec = self.lb_mut(&lb_arn)?;
         rec.lb.ip_address_type = Some(t.clone());
@@ -497,7 +499,7 @@ impl m::LoadBalancers for Service<'_> {
 
 fn not_found_list(missing: &[&String]) -> ApiError {
     let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-    ApiError::m(
+    ApiError::modeled(
         E::LoadBalancerNotFound,
         format!("Load balancers '[{}]' not found", list.join(", ")),
     )

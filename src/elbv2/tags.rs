@@ -17,7 +17,7 @@ fn not_found(arn: &str) -> ApiError {
         ArnKind::Listener => listener_not_found(arn),
         ArnKind::Rule => rule_not_found(arn),
         ArnKind::TrustStore => ts_not_found(arn),
-        ArnKind::Unknown => ApiError::v(format!("'{arn}' is not a valid resource ARN")),
+        ArnKind::Unknown => ApiError::validation(format!("'{arn}' is not a valid resource ARN")),
     }
 }
 
@@ -27,15 +27,15 @@ pub fn check_new(tags: &[m::Tag]) -> ApiResult<Tags> {
     for t in tags {
         let key = t.key.clone().unwrap_or_default();
         if key.is_empty() {
-            return Err(ApiError::v("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null"));
+            return Err(ApiError::validation("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null"));
         }
         if key.starts_with("aws:") {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Tag key '{key}' cannot start with 'aws:'"
             )));
         }
         if out.iter().any(|(k, _)| *k == key) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateTagKeys,
                 format!("Tag key '{key}' specified more than once"),
             ));
@@ -43,7 +43,7 @@ pub fn check_new(tags: &[m::Tag]) -> ApiResult<Tags> {
         out.push((key, t.value.clone().unwrap_or_default()));
     }
     if out.len() > MAX_TAGS {
-        return Err(ApiError::m(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
+        return Err(ApiError::modeled(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
     }
     Ok(out)
 }
@@ -58,7 +58,7 @@ pub fn merge(tags: &mut Tags, add: &Tags) -> ApiResult<()> {
         }
     }
     if next.len() > MAX_TAGS {
-        return Err(ApiError::m(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
+        return Err(ApiError::modeled(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
     }
     *tags = next;
     Ok(())

@@ -18,17 +18,17 @@ const NAME_PATTERN: &str = "(?!.*--)(?!^-)(?!.*-$)^[A-Za-z0-9-]+$";
 /// Checks a target group name with AWS's messages.
 pub fn check_name(name: &str) -> ApiResult<()> {
     if name.chars().count() > 32 {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Target group name '{name}' cannot be longer than '32' characters"
         )));
     }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Target group name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.contains("--") || name.starts_with('-') || name.ends_with('-') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{name}' at 'targetGroup.targetGroupArn.targetGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: {NAME_PATTERN}"
         )));
     }
@@ -203,7 +203,7 @@ pub fn check_matcher(
     let http = mt.http_code.clone().filter(|s| !s.is_empty());
     let grpc = mt.grpc_code.clone().filter(|s| !s.is_empty());
     if hc_protocol == Some("TCP") {
-        return Err(ApiError::v("Custom health check matchers are not supported for health checks with the TCP protocol"));
+        return Err(ApiError::validation("Custom health check matchers are not supported for health checks with the TCP protocol"));
     }
     let bad = || ApiError::Protocol {
         code: INVALID_PARAMETER_VALUE,
@@ -212,16 +212,16 @@ pub fn check_matcher(
     };
     if version == "GRPC" {
         if http.is_some() {
-            return Err(ApiError::v("An HTTP code matcher cannot be used for target groups with the GRPC protocol version"));
+            return Err(ApiError::validation("An HTTP code matcher cannot be used for target groups with the GRPC protocol version"));
         }
-        let g = grpc.ok_or_else(|| ApiError::v("A gRPC code matcher must be specified for target groups with the GRPC protocol version"))?;
+        let g = grpc.ok_or_else(|| ApiError::validation("A gRPC code matcher must be specified for target groups with the GRPC protocol version"))?;
         let codes = parse_codes(&g).ok_or_else(|| ApiError::Protocol {
             code: INVALID_PARAMETER_VALUE,
             status: 400,
             message: "GrpcCode must be like 0 | 0-99 | 0,1 ...".into(),
         })?;
         if codes.iter().any(|&(_, b)| b > 99) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Health check matcher gRPC code '{g}' must be between '0' and '99'"
             )));
         }
@@ -231,7 +231,7 @@ pub fn check_matcher(
         });
     }
     if grpc.is_some() {
-        return Err(ApiError::v(
+        return Err(ApiError::validation(
             "A gRPC code matcher can only be used for target groups with the GRPC protocol version",
         ));
     }
@@ -239,7 +239,7 @@ pub fn check_matcher(
     let codes = parse_codes(&h).ok_or_else(bad)?;
     let (lo, hi) = http_code_range(protocol, target_type);
     if codes.iter().any(|&(a, b)| a < lo || b > hi) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Health check matcher HTTP code '{h}' must be between '{lo}' and '{hi}'"
         )));
     }
@@ -265,7 +265,7 @@ struct HcReq {
 
 fn check_hc_protocol(protocol: &str, target_type: &str, hc: &str) -> ApiResult<()> {
     if !matches!(hc, "HTTP" | "HTTPS" | "TCP") {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Health check protocol '{hc}' is not supported"
         )));
     }
@@ -275,7 +275,7 @@ fn check_hc_protocol(protocol: &str, target_type: &str, hc: &str) -> ApiResult<(
         } else {
             format!("the {protocol} protocol")
         };
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Health check protocol '{hc}' is not supported for target groups with {what}"
         )));
     }
@@ -286,7 +286,7 @@ fn check_hc_port(port: &str) -> ApiResult<()> {
     if port == "traffic-port" || port.parse::<u16>().is_ok_and(|p| p >= 1) {
         return Ok(());
     }
-    Err(ApiError::v(format!(
+    Err(ApiError::validation(format!(
         "Health check port '{port}' must be 'traffic-port' or a port number between 1 and 65535"
     )))
 }
@@ -318,7 +318,7 @@ fn apply_hc(tg: &mut m::TargetGroup, r: &HcReq) -> ApiResult<()> {
     let hc_tcp = tg.health_check_protocol.as_deref() == Some("TCP");
     if let Some(e) = r.enabled {
         if !e && tt != "lambda" {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Health check enabled must be true for target groups with target type '{tt}'"
             )));
         }
@@ -342,12 +342,12 @@ fn apply_hc(tg: &mut m::TargetGroup, r: &HcReq) -> ApiResult<()> {
     }
     if let Some(p) = r.path.as_deref() {
         if hc_tcp {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Health check path is not supported for health checks with the TCP protocol",
             ));
         }
         if !p.starts_with('/') {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Health check path must begin with a '/' character",
             ));
         }
@@ -371,7 +371,7 @@ fn apply_hc(tg: &mut m::TargetGroup, r: &HcReq) -> ApiResult<()> {
         tg.health_check_interval_seconds.unwrap_or(0),
     );
     if timeout > interval {
-        return Err(ApiError::v(if is_http(&protocol) {
+        return Err(ApiError::validation(if is_http(&protocol) {
             format!(
                 "Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
             )
@@ -380,7 +380,7 @@ fn apply_hc(tg: &mut m::TargetGroup, r: &HcReq) -> ApiResult<()> {
         }));
     }
     if timeout == interval && is_http(&protocol) && r.timeout.is_some() && r.interval.is_some() {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Health check timeout '{timeout}' must be smaller than the interval '{interval}'"
         )));
     }
@@ -398,7 +398,7 @@ fn settings_of(tg: &m::TargetGroup) -> m::TargetGroup {
 }
 
 fn tg_not_found_any() -> ApiError {
-    ApiError::m(
+    ApiError::modeled(
         E::TargetGroupNotFound,
         "One or more target groups not found",
     )
@@ -424,13 +424,13 @@ fn check_tg_attribute_changes(
     };
     if let Some(v) = get("deregistration_delay.timeout_seconds") {
         if tt == "lambda" {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "A target group with target type 'lambda' does not support the attribute deregistration_delay.timeout_seconds",
             ));
         }
         if !v.parse::<i64>().is_ok_and(|n| (0..=3600).contains(&n)) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "'deregistration_delay.timeout_seconds' value '{v}' must be between '0-3600' inclusive"
             )));
         }
@@ -447,7 +447,7 @@ fn check_tg_attribute_changes(
             .iter()
             .any(|p| name.starts_with(p))
         {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Application cookie name '{name}' is reserved: names starting with AWSALB, AWSALBAPP or AWSALBTG cannot be used"
             )));
         }
@@ -455,15 +455,15 @@ fn check_tg_attribute_changes(
     if let Some(st) = get("stickiness.type") {
         if protocol == "GENEVE" {
             if get("stickiness.app_cookie.cookie_name").is_some() {
-                return Err(ApiError::v("Target group attribute key 'stickiness.app_cookie.cookie_name' is not recognized"));
+                return Err(ApiError::validation("Target group attribute key 'stickiness.app_cookie.cookie_name' is not recognized"));
             }
             if st != "source_ip_dest_ip_proto" && st != "source_ip_dest_ip" {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "'{st}' must be one of [source_ip_dest_ip_proto, source_ip_dest_ip]"
                 )));
             }
         }
-        let icr = |msg: String| ApiError::m(E::InvalidConfigurationRequest, msg);
+        let icr = |msg: String| ApiError::modeled(E::InvalidConfigurationRequest, msg);
         match st {
             "source_ip" if is_http(&protocol) => {
                 return Err(icr(format!("Stickiness type 'source_ip' is not supported for target groups with the {protocol} protocol")));
@@ -490,7 +490,7 @@ fn check_tg_attribute_changes(
                 }
             }
             "source_ip_dest_ip" | "source_ip_dest_ip_proto" if protocol != "GENEVE" => {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "'Stickiness type' must be one of [app_cookie, lb_cookie, source_ip]",
                 ));
             }
@@ -498,7 +498,7 @@ fn check_tg_attribute_changes(
         }
     }
     if get("stickiness.enabled") == Some("true") && protocol == "TLS" {
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::InvalidConfigurationRequest,
             "You cannot enable stickiness on target groups with the TLS protocol",
         ));
@@ -549,53 +549,53 @@ impl m::TargetGroups for Service<'_> {
             .map(|v| v.to_ascii_uppercase());
         let (protocol, port, vpc_id) = if target_type == "lambda" {
             if i.protocol.is_some() {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "Protocol cannot be specified for target groups with target type 'lambda'",
                 ));
             }
             if i.port.is_some() {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "Port cannot be specified for target groups with target type 'lambda'",
                 ));
             }
             if i.vpc_id.is_some() {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "VPC ID cannot be specified for target groups with target type 'lambda'",
                 ));
             }
             if version.is_some() {
-                return Err(ApiError::v("Protocol version cannot be specified for target groups with target type 'lambda'"));
+                return Err(ApiError::validation("Protocol version cannot be specified for target groups with target type 'lambda'"));
             }
             (None, None, None)
         } else {
             if !given(&i.protocol) {
-                return Err(ApiError::v("A protocol must be specified"));
+                return Err(ApiError::validation("A protocol must be specified"));
             }
             let Some(port) = i.port else {
-                return Err(ApiError::v("A port must be specified"));
+                return Err(ApiError::validation("A port must be specified"));
             };
             if !given(&i.vpc_id) {
-                return Err(ApiError::v("A VPC ID must be specified"));
+                return Err(ApiError::validation("A VPC ID must be specified"));
             }
             (i.protocol.clone(), Some(port), i.vpc_id.clone())
         };
         let p = protocol.clone().unwrap_or_default();
         if target_type == "alb" && p != "TCP" {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Target group protocol '{p}' is not supported for target type 'alb'; use 'TCP'"
             )));
         }
         if p == "GENEVE" && port != Some(6081) {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "The port for target groups with the GENEVE protocol must be 6081",
             ));
         }
         if let Some(v) = &version {
             if !is_http(&p) {
-                return Err(ApiError::v(format!("Protocol version can only be specified for target groups with the HTTP or HTTPS protocol, not '{p}'")));
+                return Err(ApiError::validation(format!("Protocol version can only be specified for target groups with the HTTP or HTTPS protocol, not '{p}'")));
             }
             if !matches!(v.as_str(), "HTTP1" | "HTTP2" | "GRPC") {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "Protocol version '{v}' is not supported; use HTTP1, HTTP2 or GRPC"
                 )));
             }
@@ -655,14 +655,14 @@ impl m::TargetGroups for Service<'_> {
                     target_groups: Some(vec![self.tg_view(&ex)]),
                 });
             }
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateTargetGroupName,
                 format!("A target group with the same name '{name}' exists, but with different settings"),
             ));
         }
         let limit = super::limits::quota(&self.ctx.config, "target-groups");
         if self.scope().target_groups.len() as i64 >= limit {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyTargetGroups,
                 "You have reached the maximum number of target groups allowed for your account",
             ));
@@ -709,7 +709,7 @@ impl m::TargetGroups for Service<'_> {
             .count()
             > 1
         {
-            return Err(ApiError::v("Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time"));
+            return Err(ApiError::validation("Target group names, target group ARNs, and a load balancer ARN cannot be specified at the same time"));
         }
         let mut all: Vec<&TargetGroupRec> = self.scope().target_groups.values().collect();
         all.sort_by_key(|r| r.seq);
@@ -777,7 +777,7 @@ impl m::TargetGroups for Service<'_> {
             return Ok(m::DeleteTargetGroupOutput {});
         }
         if self.tg_referenced(&arn) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::ResourceInUse,
                 format!("The target group '{arn}' is currently in use by a listener or a rule"),
             ));

@@ -70,7 +70,7 @@ pub fn registered_health(in_use: bool, hc_enabled: bool, probed: Option<Health>)
 
 /// Checks a target id against the group's target type.
 pub fn check_target_id(target_type: &str, ip_type: &str, id: &str) -> ApiResult<()> {
-    let invalid = |msg: String| ApiError::m(E::InvalidTarget, msg);
+    let invalid = |msg: String| ApiError::modeled(E::InvalidTarget, msg);
     match target_type {
         "ip" => {
             let ip: IpAddr = id
@@ -144,7 +144,7 @@ impl Service<'_> {
                 .map(|t| t.targets.len())
                 .sum();
             if total as i64 > limit {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::TooManyTargets,
                     format!("You've reached the limit on the number of targets for load balancer '{lb_arn}'"),
                 ));
@@ -175,21 +175,21 @@ impl m::Targets for Service<'_> {
         for t in i.targets.unwrap_or_default() {
             let id = t.id.unwrap_or_default();
             if id.is_empty() {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidTarget,
                     "A target ID must be specified",
                 ));
             }
             check_target_id(&tt, &ip_type, &id)?;
             if tt == "alb" && !self.scope().load_balancers.contains(&id) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidTarget,
                     format!("The load balancer '{id}' does not exist"),
                 ));
             }
             let port = if lambda { 0 } else { t.port.unwrap_or(tg_port) };
             if !lambda && !(1..=65535).contains(&port) {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "Port '{port}' must be between 1 and 65535"
                 )));
             }
@@ -221,7 +221,7 @@ impl m::Targets for Service<'_> {
         }
         let single = lambda || tt == "alb";
         if single && rec.targets.len() > 1 {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyTargets,
                 format!(
                     "A target group with target type '{tt}' can have only one registered target"
@@ -229,7 +229,7 @@ impl m::Targets for Service<'_> {
             ));
         }
         if rec.targets.len() as i64 > limit {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyTargets,
                 "You've reached the limit on the number of targets per target group",
             ));

@@ -44,7 +44,7 @@ fn check_name(name: &str) -> ApiResult<()> {
     if valid_name(name) {
         return Ok(());
     }
-    Err(ApiError::v(format!(
+    Err(ApiError::validation(format!(
         "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([a-zA-Z0-9]+-)*[a-zA-Z0-9]+$"
     )))
 }
@@ -268,13 +268,13 @@ pub fn data_url(pem: &str) -> String {
 fn load_bundle(cfg: &Config, bucket: Option<&str>, key: Option<&str>) -> ApiResult<(i32, String)> {
     let (bucket, key) = (bucket.unwrap_or_default(), key.unwrap_or_default());
     let bytes = read_s3(cfg, bucket, key).ok_or_else(|| {
-        ApiError::m(
+        ApiError::modeled(
             E::CaCertificatesBundleNotFound,
             format!("The CA certificates bundle 's3://{bucket}/{key}' does not exist"),
         )
     })?;
     parse_ca_bundle(&bytes).map_err(|why| {
-        ApiError::m(
+        ApiError::modeled(
             E::InvalidCaCertificatesBundle,
             format!("The CA certificates bundle 's3://{bucket}/{key}' is invalid: {why}"),
         )
@@ -333,14 +333,14 @@ impl m::TrustStores for Service<'_> {
             .values()
             .any(|t| t.ts.name.as_deref() == Some(name.as_str()))
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateTrustStoreName,
                 format!("A trust store with the name '{name}' already exists"),
             ));
         }
         let max = quota(&self.ctx.config, "trust-stores-per-account");
         if self.scope().trust_stores.len() as i64 >= max {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyTrustStores,
                 format!("You've reached the limit of {max} trust stores for your account"),
             ));
@@ -389,7 +389,7 @@ impl m::TrustStores for Service<'_> {
         let arns = i.trust_store_arns.unwrap_or_default();
         let names = i.names.unwrap_or_default();
         if !arns.is_empty() && !names.is_empty() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Trust store ARNs and names cannot be specified at the same time",
             ));
         }
@@ -441,7 +441,7 @@ impl m::TrustStores for Service<'_> {
         let ts_arn = i.trust_store_arn.unwrap_or_default();
         self.trust_store(&ts_arn)?;
         if let Some(lb) = self.trust_store_users(&ts_arn).first() {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TrustStoreInUse,
                 format!("Trust store '{ts_arn}' is in use by a listener of load balancer '{lb}'"),
             ));
@@ -487,18 +487,18 @@ impl m::TrustStores for Service<'_> {
         let mut added = Vec::new();
         for c in i.revocation_contents.unwrap_or_default() {
             let (Some(bucket), Some(key)) = (c.s3_bucket, c.s3_key) else {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "Each revocation content needs an S3Bucket and an S3Key",
                 ));
             };
             let bytes = read_s3(cfg, &bucket, &key).ok_or_else(|| {
-                ApiError::m(
+                ApiError::modeled(
                     E::RevocationContentNotFound,
                     format!("The revocation file 's3://{bucket}/{key}' does not exist"),
                 )
             })?;
             let (n, pem) = parse_crl(&bytes).map_err(|why| {
-                ApiError::m(
+                ApiError::modeled(
                     E::InvalidRevocationContent,
                     format!("The revocation file 's3://{bucket}/{key}' is invalid: {why}"),
                 )
@@ -506,7 +506,7 @@ impl m::TrustStores for Service<'_> {
             lists += 1;
             entries += n;
             if lists > max_lists || entries > max_entries {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::TooManyTrustStoreRevocationEntries,
                     format!("A trust store can hold at most {max_lists} revocation files and {max_entries} revoked entries"),
                 ));
@@ -637,12 +637,12 @@ impl m::TrustStores for Service<'_> {
         self.trust_store(&ts_arn)?;
         let resource_account = resource.split(':').nth(4).unwrap_or_default();
         if resource_account == self.ctx.account {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DeleteAssociationSameAccount,
                 format!("The resource '{resource}' belongs to the trust store's account; remove the trust store from its listeners instead"),
             ));
         }
-        Err(ApiError::m(
+        Err(ApiError::modeled(
             E::TrustStoreAssociationNotFound,
             format!(
                 "No association between trust store '{ts_arn}' and resource '{resource}' was found"
@@ -652,7 +652,7 @@ impl m::TrustStores for Service<'_> {
 }
 
 fn revocation_not_found(id: i64) -> ApiError {
-    ApiError::m(
+    ApiError::modeled(
         E::RevocationIdNotFound,
         format!("Revocation ID '{id}' not found"),
     )
