@@ -171,6 +171,13 @@ fn opt(v: Vec<String>) -> Option<Vec<String>> {
     (!v.is_empty()).then_some(v)
 }
 
+/// Running totals over a rule's conditions, for the per-rule quotas.
+#[derive(Default)]
+struct Counts {
+    values: i64,
+    wildcards: i64,
+}
+
 /// Validates and normalises a rule's conditions (AWS's per-field rules and the per-rule quotas).
 pub fn normalize_conditions(
     conds: &[m::RuleCondition],
@@ -180,288 +187,352 @@ pub fn normalize_conditions(
         return Err(cond_err("A rule must have at least one condition"));
     }
     let mut out = Vec::with_capacity(conds.len());
-    let (mut n_values, mut n_wild) = (0i64, 0i64);
+    let mut counts = Counts::default();
     let mut seen: Vec<&str> = Vec::new();
     for c in conds {
-        let field = c
-            .field
-            .as_deref()
-            .ok_or_else(|| cond_err("A condition field must be specified"))?;
-        if !FIELDS.contains(&field) {
-            return Err(cond_err(format!(
-                "Condition field '{field}' must be one of '[{}]'",
-                FIELDS.join(", ")
-            )));
-        }
-        if SINGLE_USE.contains(&field) && seen.contains(&field) {
-            return Err(cond_err(format!(
-                "A rule can have only one '{field}' condition"
-            )));
-        }
+        let field = check_shape(c, &seen)?;
         seen.push(field);
-        if c.values.is_some() && !matches!(field, "host-header" | "path-pattern") {
-            return Err(cond_err(format!(
-                "The 'Values' field is not compatible with '{field}'"
-            )));
-        }
-        if c.regex_values.is_some()
-            && !matches!(field, "host-header" | "path-pattern" | "http-header")
-        {
-            return Err(cond_err(format!(
-                "The 'RegexValues' field is not compatible with '{field}'"
-            )));
-        }
-        let configs = [
-            (
-                "HostHeaderConfig",
-                "host-header",
-                c.host_header_config.is_some(),
-            ),
-            (
-                "PathPatternConfig",
-                "path-pattern",
-                c.path_pattern_config.is_some(),
-            ),
-            (
-                "HttpHeaderConfig",
-                "http-header",
-                c.http_header_config.is_some(),
-            ),
-            (
-                "HttpRequestMethodConfig",
-                "http-request-method",
-                c.http_request_method_config.is_some(),
-            ),
-            (
-                "QueryStringConfig",
-                "query-string",
-                c.query_string_config.is_some(),
-            ),
-            ("SourceIpConfig", "source-ip", c.source_ip_config.is_some()),
-        ];
-        if let Some((name, owner, _)) = configs
-            .iter()
-            .find(|(_, owner, given)| *given && *owner != field)
-        {
-            return Err(cond_err(format!(
-                "A '{name}' can be specified only with '{owner}', not with '{field}'"
-            )));
-        }
-        let mut n = m::RuleCondition {
-            field: Some(field.to_string()),
-            ..Default::default()
-        };
-        let require = |given: bool, name: &str| -> ApiResult<()> {
-            if given {
-                Ok(())
-            } else {
-                Err(cond_err(format!(
-                    "A '{name}' must be specified with '{field}'"
-                )))
-            }
-        };
-        match field {
-            "host-header" | "path-pattern" => {
-                let host = field == "host-header";
-                let (cfg_name, cfg_v, cfg_r) = if host {
-                    let c = c.host_header_config.as_ref();
-                    (
-                        "HostHeaderConfig",
-                        c.map(|c| &c.values),
-                        c.map(|c| &c.regex_values),
-                    )
-                } else {
-                    let c = c.path_pattern_config.as_ref();
-                    (
-                        "PathPatternConfig",
-                        c.map(|c| &c.values),
-                        c.map(|c| &c.regex_values),
-                    )
-                };
-                let (values, regex) = values_and_regex(c, field, cfg_name, cfg_v, cfg_r)?;
-                for v in &values {
-                    if host {
-                        check_host(v)?
-                    } else {
-                        check_path(v)?
-                    }
-                    n_wild += wildcards(v);
-                }
-                n_values += (values.len() + regex.len()) as i64;
-                n.values = opt(values.clone());
-                n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
-                if host {
-                    n.host_header_config = Some(m::HostHeaderConditionConfig {
-                        values: opt(values),
-                        regex_values: opt(regex),
-                    });
-                } else {
-                    n.path_pattern_config = Some(m::PathPatternConditionConfig {
-                        values: opt(values),
-                        regex_values: opt(regex),
-                    });
-                }
-            }
-            "http-header" => {
-                require(c.http_header_config.is_some(), "HttpHeaderConfig")?;
-                let cfg = c.http_header_config.as_ref().expect("checked");
-                let name = cfg.http_header_name.clone().unwrap_or_default();
-                if name.is_empty() {
-                    return Err(cond_err(
-                        "A 'HttpHeaderName' must be specified with 'http-header'",
-                    ));
-                }
-                if name.chars().count() > 40 {
-                    return Err(cond_err(
-                        "The 'HttpHeaderName' value is too long; the limit is '40'",
-                    ));
-                }
-                if !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-.^_`|~".contains(c))
-                {
-                    return Err(cond_err(format!(
-                        "The 'HttpHeaderName' value '{name}' is not a valid HTTP header name"
-                    )));
-                }
-                if name.eq_ignore_ascii_case("host") {
-                    return Err(cond_err("You cannot use an 'http-header' condition on the host header; use a 'host-header' condition"));
-                }
-                let (values, regex) = values_and_regex(
-                    c,
-                    field,
-                    "HttpHeaderConfig",
-                    Some(&cfg.values),
-                    Some(&cfg.regex_values),
-                )?;
-                for v in &values {
-                    check_len(field, v)?;
-                    n_wild += wildcards(v);
-                }
-                n_values += (values.len() + regex.len()) as i64;
-                n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
-                n.http_header_config = Some(m::HttpHeaderConditionConfig {
-                    http_header_name: Some(name),
-                    values: opt(values),
-                    regex_values: opt(regex),
-                });
-            }
-            "http-request-method" => {
-                require(
-                    c.http_request_method_config.is_some(),
-                    "HttpRequestMethodConfig",
-                )?;
-                let values = non_empty(
-                    &c.http_request_method_config
-                        .as_ref()
-                        .expect("checked")
-                        .values,
-                );
-                if values.is_empty() {
-                    return Err(cond_err("A condition value must be specified"));
-                }
-                for v in &values {
-                    if v.chars().count() > 40 {
-                        return Err(cond_err(
-                            "The 'http-request-method' value is too long; the limit is '40'",
-                        ));
-                    }
-                    if v.is_empty()
-                        || !v
-                            .chars()
-                            .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
-                    {
-                        return Err(cond_err(
-                            "The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore",
-                        ));
-                    }
-                }
-                n_values += values.len() as i64;
-                n.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
-                    values: Some(values),
-                });
-            }
-            "query-string" => {
-                require(c.query_string_config.is_some(), "QueryStringConfig")?;
-                let pairs = c
-                    .query_string_config
-                    .as_ref()
-                    .expect("checked")
-                    .values
-                    .clone()
-                    .unwrap_or_default();
-                if pairs.is_empty() {
-                    return Err(cond_err("A condition value must be specified"));
-                }
-                for p in &pairs {
-                    let v = p.value.as_deref().ok_or_else(|| {
-                        cond_err("A 'Value' must be specified in 'QueryStringKeyValuePair'")
-                    })?;
-                    if let Some(k) = &p.key {
-                        if k.is_empty() {
-                            return Err(cond_err(
-                                "A 'Key' in 'QueryStringKeyValuePair' cannot be empty",
-                            ));
-                        }
-                        if k.chars().count() > 128 {
-                            return Err(cond_err(
-                                "The 'Key' value is too long; the limit is '128'",
-                            ));
-                        }
-                        n_wild += wildcards(k);
-                    }
-                    if v.is_empty() {
-                        return Err(cond_err(
-                            "A 'Value' in 'QueryStringKeyValuePair' cannot be empty",
-                        ));
-                    }
-                    if v.chars().count() > 128 {
-                        return Err(cond_err(
-                            "The 'Value' value is too long; the limit is '128'",
-                        ));
-                    }
-                    n_wild += wildcards(v);
-                }
-                n_values += pairs.len() as i64;
-                n.query_string_config = Some(m::QueryStringConditionConfig {
-                    values: Some(pairs),
-                });
-            }
-            _ => {
-                require(c.source_ip_config.is_some(), "SourceIpConfig")?;
-                let cfg = c.source_ip_config.as_ref().expect("checked");
-                if cfg.ip_address_type.is_some() {
-                    return Err(cond_err("'IpAddressType' can be specified only for Network Load Balancer listener rules"));
-                }
-                let values = non_empty(&cfg.values);
-                if values.is_empty() {
-                    return Err(cond_err("A 'source-ip' value must be specified"));
-                }
-                for v in &values {
-                    check_cidr(v)?;
-                }
-                n_values += values.len() as i64;
-                n.source_ip_config = Some(m::SourceIpConditionConfig {
-                    values: Some(values),
-                    ip_address_type: None,
-                });
-            }
-        }
-        out.push(n);
+        out.push(normalize_condition(c, field, &mut counts)?);
     }
-    if n_values > limits.values {
+    if counts.values > limits.values {
         return Err(cond_err(format!(
             "A rule can have at most '{}' condition values",
             limits.values
         )));
     }
-    if n_wild > limits.wildcards {
+    if counts.wildcards > limits.wildcards {
         return Err(cond_err(format!(
             "A rule can have at most '{}' wildcards",
             limits.wildcards
         )));
     }
     Ok(out)
+}
+
+/// The condition's field, checked for what does not depend on its values: a known field, used
+/// once where AWS allows one, and only the members that field takes.
+fn check_shape<'a>(c: &'a m::RuleCondition, seen: &[&str]) -> ApiResult<&'a str> {
+    let field = c
+        .field
+        .as_deref()
+        .ok_or_else(|| cond_err("A condition field must be specified"))?;
+    if !FIELDS.contains(&field) {
+        return Err(cond_err(format!(
+            "Condition field '{field}' must be one of '[{}]'",
+            FIELDS.join(", ")
+        )));
+    }
+    if SINGLE_USE.contains(&field) && seen.contains(&field) {
+        return Err(cond_err(format!(
+            "A rule can have only one '{field}' condition"
+        )));
+    }
+    if c.values.is_some() && !matches!(field, "host-header" | "path-pattern") {
+        return Err(cond_err(format!(
+            "The 'Values' field is not compatible with '{field}'"
+        )));
+    }
+    if c.regex_values.is_some() && !matches!(field, "host-header" | "path-pattern" | "http-header")
+    {
+        return Err(cond_err(format!(
+            "The 'RegexValues' field is not compatible with '{field}'"
+        )));
+    }
+    let configs = [
+        (
+            "HostHeaderConfig",
+            "host-header",
+            c.host_header_config.is_some(),
+        ),
+        (
+            "PathPatternConfig",
+            "path-pattern",
+            c.path_pattern_config.is_some(),
+        ),
+        (
+            "HttpHeaderConfig",
+            "http-header",
+            c.http_header_config.is_some(),
+        ),
+        (
+            "HttpRequestMethodConfig",
+            "http-request-method",
+            c.http_request_method_config.is_some(),
+        ),
+        (
+            "QueryStringConfig",
+            "query-string",
+            c.query_string_config.is_some(),
+        ),
+        ("SourceIpConfig", "source-ip", c.source_ip_config.is_some()),
+    ];
+    if let Some((name, owner, _)) = configs
+        .iter()
+        .find(|(_, owner, given)| *given && *owner != field)
+    {
+        return Err(cond_err(format!(
+            "A '{name}' can be specified only with '{owner}', not with '{field}'"
+        )));
+    }
+    Ok(field)
+}
+
+/// One condition, normalised to what AWS returns.
+fn normalize_condition(
+    c: &m::RuleCondition,
+    field: &str,
+    counts: &mut Counts,
+) -> ApiResult<m::RuleCondition> {
+    let mut n = m::RuleCondition {
+        field: Some(field.to_string()),
+        ..Default::default()
+    };
+    match field {
+        "host-header" | "path-pattern" => host_or_path(c, field, &mut n, counts)?,
+        "http-header" => http_header(c, field, &mut n, counts)?,
+        "http-request-method" => http_request_method(c, field, &mut n, counts)?,
+        "query-string" => query_string(c, field, &mut n, counts)?,
+        _ => source_ip(c, field, &mut n, counts)?,
+    }
+    Ok(n)
+}
+
+/// An error unless the field's config member was given.
+fn require(given: bool, name: &str, field: &str) -> ApiResult<()> {
+    if given {
+        Ok(())
+    } else {
+        Err(cond_err(format!(
+            "A '{name}' must be specified with '{field}'"
+        )))
+    }
+}
+
+/// `host-header` / `path-pattern`: values (legacy and typed) or regexes, with wildcards counted.
+fn host_or_path(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    let host = field == "host-header";
+    let (cfg_name, cfg_v, cfg_r) = if host {
+        let c = c.host_header_config.as_ref();
+        (
+            "HostHeaderConfig",
+            c.map(|c| &c.values),
+            c.map(|c| &c.regex_values),
+        )
+    } else {
+        let c = c.path_pattern_config.as_ref();
+        (
+            "PathPatternConfig",
+            c.map(|c| &c.values),
+            c.map(|c| &c.regex_values),
+        )
+    };
+    let (values, regex) = values_and_regex(c, field, cfg_name, cfg_v, cfg_r)?;
+    for v in &values {
+        if host {
+            check_host(v)?
+        } else {
+            check_path(v)?
+        }
+        counts.wildcards += wildcards(v);
+    }
+    counts.values += (values.len() + regex.len()) as i64;
+    n.values = opt(values.clone());
+    n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
+    if host {
+        n.host_header_config = Some(m::HostHeaderConditionConfig {
+            values: opt(values),
+            regex_values: opt(regex),
+        });
+    } else {
+        n.path_pattern_config = Some(m::PathPatternConditionConfig {
+            values: opt(values),
+            regex_values: opt(regex),
+        });
+    }
+    Ok(())
+}
+
+/// `http-header`: a valid header name other than Host, and its values or regexes.
+fn http_header(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(c.http_header_config.is_some(), "HttpHeaderConfig", field)?;
+    let cfg = c.http_header_config.as_ref().expect("checked");
+    let name = cfg.http_header_name.clone().unwrap_or_default();
+    if name.is_empty() {
+        return Err(cond_err(
+            "A 'HttpHeaderName' must be specified with 'http-header'",
+        ));
+    }
+    if name.chars().count() > 40 {
+        return Err(cond_err(
+            "The 'HttpHeaderName' value is too long; the limit is '40'",
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-.^_`|~".contains(c))
+    {
+        return Err(cond_err(format!(
+            "The 'HttpHeaderName' value '{name}' is not a valid HTTP header name"
+        )));
+    }
+    if name.eq_ignore_ascii_case("host") {
+        return Err(cond_err("You cannot use an 'http-header' condition on the host header; use a 'host-header' condition"));
+    }
+    let (values, regex) = values_and_regex(
+        c,
+        field,
+        "HttpHeaderConfig",
+        Some(&cfg.values),
+        Some(&cfg.regex_values),
+    )?;
+    for v in &values {
+        check_len(field, v)?;
+        counts.wildcards += wildcards(v);
+    }
+    counts.values += (values.len() + regex.len()) as i64;
+    n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
+    n.http_header_config = Some(m::HttpHeaderConditionConfig {
+        http_header_name: Some(name),
+        values: opt(values),
+        regex_values: opt(regex),
+    });
+    Ok(())
+}
+
+/// `http-request-method`: upper-case method names.
+fn http_request_method(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(
+        c.http_request_method_config.is_some(),
+        "HttpRequestMethodConfig",
+        field,
+    )?;
+    let values = non_empty(
+        &c.http_request_method_config
+            .as_ref()
+            .expect("checked")
+            .values,
+    );
+    if values.is_empty() {
+        return Err(cond_err("A condition value must be specified"));
+    }
+    for v in &values {
+        if v.chars().count() > 40 {
+            return Err(cond_err(
+                "The 'http-request-method' value is too long; the limit is '40'",
+            ));
+        }
+        if v.is_empty()
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
+        {
+            return Err(cond_err(
+                    "The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore",
+                ));
+        }
+    }
+    counts.values += values.len() as i64;
+    n.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
+        values: Some(values),
+    });
+    Ok(())
+}
+
+/// `query-string`: key/value pairs (key optional), wildcards counted in both.
+fn query_string(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(c.query_string_config.is_some(), "QueryStringConfig", field)?;
+    let pairs = c
+        .query_string_config
+        .as_ref()
+        .expect("checked")
+        .values
+        .clone()
+        .unwrap_or_default();
+    if pairs.is_empty() {
+        return Err(cond_err("A condition value must be specified"));
+    }
+    for p in &pairs {
+        let v = p
+            .value
+            .as_deref()
+            .ok_or_else(|| cond_err("A 'Value' must be specified in 'QueryStringKeyValuePair'"))?;
+        if let Some(k) = &p.key {
+            if k.is_empty() {
+                return Err(cond_err(
+                    "A 'Key' in 'QueryStringKeyValuePair' cannot be empty",
+                ));
+            }
+            if k.chars().count() > 128 {
+                return Err(cond_err("The 'Key' value is too long; the limit is '128'"));
+            }
+            counts.wildcards += wildcards(k);
+        }
+        if v.is_empty() {
+            return Err(cond_err(
+                "A 'Value' in 'QueryStringKeyValuePair' cannot be empty",
+            ));
+        }
+        if v.chars().count() > 128 {
+            return Err(cond_err(
+                "The 'Value' value is too long; the limit is '128'",
+            ));
+        }
+        counts.wildcards += wildcards(v);
+    }
+    counts.values += pairs.len() as i64;
+    n.query_string_config = Some(m::QueryStringConditionConfig {
+        values: Some(pairs),
+    });
+    Ok(())
+}
+
+/// `source-ip`: CIDR blocks; `IpAddressType` is for NLB rules only.
+fn source_ip(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(c.source_ip_config.is_some(), "SourceIpConfig", field)?;
+    let cfg = c.source_ip_config.as_ref().expect("checked");
+    if cfg.ip_address_type.is_some() {
+        return Err(cond_err(
+            "'IpAddressType' can be specified only for Network Load Balancer listener rules",
+        ));
+    }
+    let values = non_empty(&cfg.values);
+    if values.is_empty() {
+        return Err(cond_err("A 'source-ip' value must be specified"));
+    }
+    for v in &values {
+        check_cidr(v)?;
+    }
+    counts.values += values.len() as i64;
+    n.source_ip_config = Some(m::SourceIpConditionConfig {
+        values: Some(values),
+        ip_address_type: None,
+    });
+    Ok(())
 }
 
 #[cfg(test)]
