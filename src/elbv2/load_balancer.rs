@@ -76,6 +76,94 @@ fn subnet_list(
     }
 }
 
+/// The scheme and IP address type of a new load balancer, with AWS's defaults and the
+/// combinations it refuses (gateway options, `dualstack-without-public-ipv4`).
+fn scheme_and_ip_type(
+    i: &m::CreateLoadBalancerInput,
+    lb_type: &str,
+) -> ApiResult<(String, String)> {
+    if lb_type == "gateway" && i.scheme.is_some() {
+        return Err(ApiError::validation(
+            "A scheme cannot be specified for a Gateway Load Balancer",
+        ));
+    }
+    if lb_type == "gateway" && i.security_groups.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::validation(
+            "Security groups cannot be specified for a Gateway Load Balancer",
+        ));
+    }
+    let scheme = i.scheme.clone().unwrap_or_else(|| "internet-facing".into());
+    let ip_type = i.ip_address_type.clone().unwrap_or_else(|| "ipv4".into());
+    if ip_type == "dualstack-without-public-ipv4" && lb_type != "application" {
+        return Err(ApiError::validation("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
+    }
+    if scheme == "internal" && ip_type == "dualstack-without-public-ipv4" {
+        return Err(ApiError::validation(
+            "Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'",
+        ));
+    }
+    Ok((scheme, ip_type))
+}
+
+/// A new load balancer's security groups: none for gateways, the VPC's default for an ALB
+/// given none; each must look like a group id.
+fn security_groups_for(
+    lb_type: &str,
+    vpc: &str,
+    given: Option<Vec<String>>,
+) -> ApiResult<Vec<String>> {
+    let sgs: Vec<String> = match (lb_type, given) {
+        ("gateway", _) => Vec::new(),
+        (_, Some(s)) if !s.is_empty() => s,
+        // ALBs get the VPC's default group when none is given; NLBs stay without.
+        ("application", _) => vec![crate::ec2::default_security_group_id(vpc)],
+        _ => Vec::new(),
+    };
+    for sg in &sgs {
+        if !sg.starts_with("sg-") {
+            return Err(ApiError::modeled(
+                E::InvalidSecurityGroup,
+                format!("Security group '{sg}' does not exist"),
+            ));
+        }
+    }
+    Ok(sgs)
+}
+
+/// Whether an existing load balancer has the settings a CreateLoadBalancer asks for (the
+/// security groups count only when given).
+fn same_settings(
+    e: &m::LoadBalancer,
+    lb_type: &str,
+    scheme: &str,
+    ip_type: &str,
+    zones: &[m::AvailabilityZone],
+    sgs: &[String],
+    sgs_given: bool,
+) -> bool {
+    let mut have: Vec<&str> = e
+        .availability_zones
+        .iter()
+        .flatten()
+        .filter_map(|z| z.subnet_id.as_deref())
+        .collect();
+    let mut want: Vec<&str> = zones
+        .iter()
+        .filter_map(|z| z.subnet_id.as_deref())
+        .collect();
+    have.sort();
+    want.sort();
+    let mut have_sg = e.security_groups.clone().unwrap_or_default();
+    let mut want_sg = sgs.to_vec();
+    have_sg.sort();
+    want_sg.sort();
+    e.type_.as_deref() == Some(lb_type)
+        && e.scheme.as_deref().unwrap_or("internet-facing") == scheme
+        && e.ip_address_type.as_deref() == Some(ip_type)
+        && have == want
+        && (!sgs_given || have_sg == want_sg)
+}
+
 impl Service<'_> {
     /// VPC and AZs for the given subnets; enforces one subnet per AZ and ALB's two-AZ minimum
     /// where the subnets' AZs are known (created through the EC2 API).
@@ -155,6 +243,28 @@ impl Service<'_> {
             zones,
         ))
     }
+
+    /// `TooManyLoadBalancers` once the account has its quota of load balancers of `lb_type`.
+    fn check_lb_quota(&self, lb_type: &str) -> ApiResult<()> {
+        let quota_name = match lb_type {
+            "network" => "network-load-balancers",
+            "gateway" => "gateway-load-balancers",
+            _ => "application-load-balancers",
+        };
+        let count = self
+            .scope()
+            .load_balancers
+            .values()
+            .filter(|r| r.lb.type_.as_deref() == Some(lb_type))
+            .count();
+        if count as i64 >= super::limits::quota(&self.ctx.config, quota_name) {
+            return Err(ApiError::modeled(
+                E::TooManyLoadBalancers,
+                "The quota for the number of load balancers has been reached",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl m::LoadBalancers for Service<'_> {
@@ -166,41 +276,10 @@ impl m::LoadBalancers for Service<'_> {
         let name = i.name.clone().unwrap_or_default();
         check_name(&name)?;
         let lb_type = i.type_.clone().unwrap_or_else(|| "application".into());
-        if lb_type == "gateway" && i.scheme.is_some() {
-            return Err(ApiError::validation(
-                "A scheme cannot be specified for a Gateway Load Balancer",
-            ));
-        }
-        if lb_type == "gateway" && i.security_groups.as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(ApiError::validation(
-                "Security groups cannot be specified for a Gateway Load Balancer",
-            ));
-        }
-        let scheme = i.scheme.clone().unwrap_or_else(|| "internet-facing".into());
-        let ip_type = i.ip_address_type.clone().unwrap_or_else(|| "ipv4".into());
-        if ip_type == "dualstack-without-public-ipv4" && lb_type != "application" {
-            return Err(ApiError::validation("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
-        }
-        if scheme == "internal" && ip_type == "dualstack-without-public-ipv4" {
-            return Err(ApiError::validation("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
-        }
+        let (scheme, ip_type) = scheme_and_ip_type(&i, &lb_type)?;
         let maps = subnet_list(i.subnets.clone(), i.subnet_mappings.clone())?;
         let (vpc, zones) = self.zones(&lb_type, &maps)?;
-        let sgs: Vec<String> = match (&lb_type[..], i.security_groups.clone()) {
-            ("gateway", _) => Vec::new(),
-            (_, Some(s)) if !s.is_empty() => s,
-            // ALBs get the VPC's default group when none is given; NLBs stay without.
-            ("application", _) => vec![crate::ec2::default_security_group_id(&vpc)],
-            _ => Vec::new(),
-        };
-        for sg in &sgs {
-            if !sg.starts_with("sg-") {
-                return Err(ApiError::modeled(
-                    E::InvalidSecurityGroup,
-                    format!("Security group '{sg}' does not exist"),
-                ));
-            }
-        }
+        let sgs = security_groups_for(&lb_type, &vpc, i.security_groups.clone())?;
         let new_tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
 
         // Same name: identical settings return the existing load balancer, anything else fails.
@@ -211,27 +290,15 @@ impl m::LoadBalancers for Service<'_> {
             .find(|r| r.lb.load_balancer_name.as_deref() == Some(&name))
         {
             let e = &existing.lb;
-            let mut have: Vec<&str> = e
-                .availability_zones
-                .iter()
-                .flatten()
-                .filter_map(|z| z.subnet_id.as_deref())
-                .collect();
-            let mut want: Vec<&str> = zones
-                .iter()
-                .filter_map(|z| z.subnet_id.as_deref())
-                .collect();
-            have.sort();
-            want.sort();
-            let mut have_sg = e.security_groups.clone().unwrap_or_default();
-            let mut want_sg = sgs.clone();
-            have_sg.sort();
-            want_sg.sort();
-            let same = e.type_.as_deref() == Some(&lb_type)
-                && e.scheme.as_deref().unwrap_or("internet-facing") == scheme
-                && e.ip_address_type.as_deref() == Some(&ip_type)
-                && have == want
-                && (i.security_groups.is_none() || have_sg == want_sg);
+            let same = same_settings(
+                e,
+                &lb_type,
+                &scheme,
+                &ip_type,
+                &zones,
+                &sgs,
+                i.security_groups.is_some(),
+            );
             if !same {
                 return Err(ApiError::modeled(
                     E::DuplicateLoadBalancerName,
@@ -243,23 +310,7 @@ impl m::LoadBalancers for Service<'_> {
             });
         }
 
-        let quota_name = match &lb_type[..] {
-            "network" => "network-load-balancers",
-            "gateway" => "gateway-load-balancers",
-            _ => "application-load-balancers",
-        };
-        let count = self
-            .scope()
-            .load_balancers
-            .values()
-            .filter(|r| r.lb.type_.as_deref() == Some(&lb_type))
-            .count();
-        if count as i64 >= super::limits::quota(&self.ctx.config, quota_name) {
-            return Err(ApiError::modeled(
-                E::TooManyLoadBalancers,
-                "The quota for the number of load balancers has been reached",
-            ));
-        }
+        self.check_lb_quota(&lb_type)?;
 
         let id = new_id();
         let lb_arn = arn(
