@@ -125,6 +125,42 @@ fn target_api(t: &TargetRec, lambda: bool) -> m::TargetDescription {
     }
 }
 
+/// One target's entry in DescribeTargetHealth: its health, the port it is checked on (none
+/// while not in use), and the fields AWS always adds.
+fn description(
+    t: &TargetRec,
+    h: Health,
+    lambda: bool,
+    hc_port: Option<&str>,
+    anomaly: bool,
+) -> m::TargetHealthDescription {
+    let resolved_port = match hc_port {
+        _ if lambda => None,
+        Some("traffic-port") | None => Some(t.port.to_string()),
+        Some(p) => Some(p.to_string()),
+    };
+    let not_in_use = h.reason == Some("Target.NotInUse");
+    m::TargetHealthDescription {
+        target: Some(target_api(t, lambda)),
+        health_check_port: if not_in_use { None } else { resolved_port },
+        target_health: Some(m::TargetHealth {
+            state: Some(h.state.to_string()),
+            reason: h.reason.map(String::from),
+            description: h.description,
+        }),
+        anomaly_detection: anomaly.then(|| m::AnomalyDetection {
+            result: Some("normal".into()),
+            mitigation_in_effect: Some("no".into()),
+        }),
+        // AWS returns this on every description (moto's AWS-verified test pops it).
+        administrative_override: Some(m::AdministrativeOverride {
+            state: Some("no_override".into()),
+            reason: Some("AdministrativeOverride.NoOverride".into()),
+            description: Some("No override is currently active on target".into()),
+        }),
+    }
+}
+
 impl Service<'_> {
     /// AWS counts targets per load balancer (`targets-per-application-load-balancer`, …) over
     /// every target group the load balancer's listeners and rules forward to.
@@ -302,33 +338,8 @@ impl m::Targets for Service<'_> {
         let draining: Vec<&DrainingTarget> =
             rec.draining.iter().filter(|d| d.until_ms > now).collect();
 
-        let describe = |t: &TargetRec, h: Health| -> m::TargetHealthDescription {
-            let resolved_port = match hc_port.as_deref() {
-                _ if lambda => None,
-                Some("traffic-port") | None => Some(t.port.to_string()),
-                Some(p) => Some(p.to_string()),
-            };
-            let not_in_use = h.reason == Some("Target.NotInUse");
-            m::TargetHealthDescription {
-                target: Some(target_api(t, lambda)),
-                health_check_port: if not_in_use { None } else { resolved_port },
-                target_health: Some(m::TargetHealth {
-                    state: Some(h.state.to_string()),
-                    reason: h.reason.map(String::from),
-                    description: h.description,
-                }),
-                anomaly_detection: anomaly.then(|| m::AnomalyDetection {
-                    result: Some("normal".into()),
-                    mitigation_in_effect: Some("no".into()),
-                }),
-                // AWS returns this on every description (moto's AWS-verified test pops it).
-                administrative_override: Some(m::AdministrativeOverride {
-                    state: Some("no_override".into()),
-                    reason: Some("AdministrativeOverride.NoOverride".into()),
-                    description: Some("No override is currently active on target".into()),
-                }),
-            }
-        };
+        let describe =
+            |t: &TargetRec, h: Health| description(t, h, lambda, hc_port.as_deref(), anomaly);
         let of_registered = |t: &TargetRec| {
             let key = TargetKey {
                 tg_arn: arn.clone(),
