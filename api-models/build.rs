@@ -18,10 +18,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+mod groups;
+use groups::GROUPS;
+
 fn main() {
     let model_path = PathBuf::from("model/service-2.json");
     println!("cargo:rerun-if-changed=model/service-2.json");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=groups.rs");
     let text = std::fs::read_to_string(&model_path).expect("read model/service-2.json");
     let model: Value = serde_json::from_str(&text).expect("parse service-2.json");
     let out = generate(&model);
@@ -480,107 +484,6 @@ fn gen_operations(model: &Value, o: &mut String) {
 
     gen_service(ops, &names, o);
 }
-
-/// The operation groups `src/` implements, one trait per resource module, in model terms:
-/// (trait, what it covers, operations). Every model operation is in exactly one group, or the
-/// build fails, so a new operation in the model has to be placed before anything compiles.
-const GROUPS: &[(&str, &str, &[&str])] = &[
-    (
-        "LoadBalancers",
-        "load balancers, their subnets, security groups, address type and attributes",
-        &[
-            "CreateLoadBalancer",
-            "DescribeLoadBalancers",
-            "DeleteLoadBalancer",
-            "SetSubnets",
-            "SetSecurityGroups",
-            "SetIpAddressType",
-            "DescribeLoadBalancerAttributes",
-            "ModifyLoadBalancerAttributes",
-        ],
-    ),
-    (
-        "TargetGroups",
-        "target groups and their attributes",
-        &[
-            "CreateTargetGroup",
-            "DescribeTargetGroups",
-            "ModifyTargetGroup",
-            "DeleteTargetGroup",
-            "DescribeTargetGroupAttributes",
-            "ModifyTargetGroupAttributes",
-        ],
-    ),
-    (
-        "Targets",
-        "the targets of a target group and their health",
-        &[
-            "RegisterTargets",
-            "DeregisterTargets",
-            "DescribeTargetHealth",
-        ],
-    ),
-    (
-        "Listeners",
-        "listeners, their attributes and certificates",
-        &[
-            "CreateListener",
-            "DescribeListeners",
-            "ModifyListener",
-            "DeleteListener",
-            "DescribeListenerAttributes",
-            "ModifyListenerAttributes",
-            "AddListenerCertificates",
-            "RemoveListenerCertificates",
-            "DescribeListenerCertificates",
-        ],
-    ),
-    (
-        "Rules",
-        "listener rules and their priorities",
-        &[
-            "CreateRule",
-            "DescribeRules",
-            "ModifyRule",
-            "DeleteRule",
-            "SetRulePriorities",
-        ],
-    ),
-    (
-        "Tags",
-        "tags on any taggable resource",
-        &["AddTags", "RemoveTags", "DescribeTags"],
-    ),
-    (
-        "TrustStores",
-        "trust stores, their revocations and associations",
-        &[
-            "CreateTrustStore",
-            "DescribeTrustStores",
-            "ModifyTrustStore",
-            "DeleteTrustStore",
-            "GetTrustStoreCaCertificatesBundle",
-            "AddTrustStoreRevocations",
-            "RemoveTrustStoreRevocations",
-            "DescribeTrustStoreRevocations",
-            "GetTrustStoreRevocationContent",
-            "DescribeTrustStoreAssociations",
-            "DeleteSharedTrustStoreAssociation",
-        ],
-    ),
-    (
-        "Capacity",
-        "capacity reservations, IP pools and resource policies",
-        &[
-            "DescribeCapacityReservation",
-            "ModifyCapacityReservation",
-            "ModifyIpPools",
-            "GetResourcePolicy",
-        ],
-    ),
-    ("Limits", "account limits", &["DescribeAccountLimits"]),
-    ("SslPolicies", "SSL policies", &["DescribeSSLPolicies"]),
-];
 
 /// The service traits (one per group in [`GROUPS`], sharing `Elbv2Error`), their union
 /// `Elbv2`, and `dispatch`, an exhaustive `match` over `Request`.

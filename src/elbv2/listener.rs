@@ -252,6 +252,7 @@ impl m::Listeners for Service<'_> {
 
     /// ModifyListener: replaces the given properties; a protocol change re-validates the
     /// certificate, policies and actions; new default actions also update the default rule.
+    // Long: a protocol or port change re-validates TLS, actions and rules before one write.
     fn modify_listener(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let old = self.listener(&arn)?.listener.clone();

@@ -269,6 +269,7 @@ impl Service<'_> {
 
 impl m::LoadBalancers for Service<'_> {
     /// CreateLoadBalancer.
+    // Long: most of it is the one LoadBalancer record AWS answers with, built field by field.
     fn create_load_balancer(
         &mut self,
         i: m::CreateLoadBalancerInput,

@@ -158,6 +158,7 @@ impl Service<'_> {
 
 impl m::TargetGroups for Service<'_> {
     /// CreateTargetGroup.
+    // Long: defaults, health-check settings, the identical-request answer and the quota, in AWS's order.
     fn create_target_group(
         &mut self,
         i: m::CreateTargetGroupInput,
