@@ -5,8 +5,9 @@
 //!   presence differently, e.g. `Scheme` omitted vs given), with serde names equal to the model's;
 //! - `FromQuery` (form pairs → shape), `Validate` (the model's required/enum/min/max
 //!   constraints, worded as AWS's `ValidationError`) and `ToXml` (shape → `<member>` XML) impls;
-//! - `Operation`, `Request` and `Response` enums covering all operations, the `Elbv2` trait with
-//!   one method per operation, and an exhaustive `dispatch`;
+//! - `Operation`, `Request` and `Response` enums covering all operations, one trait per
+//!   operation group (`LoadBalancers`, `TargetGroups`, …, see `GROUPS`) whose union is `Elbv2`,
+//!   and an exhaustive `dispatch`;
 //! - `ModeledError` with each exception's wire code and HTTP status.
 //!
 //! The wire rules themselves live in the hand-written `query.rs` and `xml.rs`; nothing here is
@@ -17,10 +18,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+mod groups;
+use groups::GROUPS;
+
 fn main() {
     let model_path = PathBuf::from("model/service-2.json");
     println!("cargo:rerun-if-changed=model/service-2.json");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=groups.rs");
     let text = std::fs::read_to_string(&model_path).expect("read model/service-2.json");
     let model: Value = serde_json::from_str(&text).expect("parse service-2.json");
     let out = generate(&model);
@@ -382,7 +387,6 @@ fn gen_errors(shapes: &serde_json::Map<String, Value>, o: &mut String) {
 
 fn gen_operations(model: &Value, o: &mut String) {
     let ops = model["operations"].as_object().unwrap();
-    let shapes = model["shapes"].as_object().unwrap();
     let names: Vec<&String> = ops.keys().collect();
 
     writeln!(o, "/// Every operation of the model.").unwrap();
@@ -478,28 +482,68 @@ fn gen_operations(model: &Value, o: &mut String) {
     }
     writeln!(o, "        }}\n    }}\n}}\n").unwrap();
 
-    // The service trait and dispatch.
-    writeln!(
-        o,
-        "/// One method per operation; `src/` implements it. `dispatch` is exhaustive, so a"
-    )
-    .unwrap();
-    writeln!(o, "/// missing operation does not compile.").unwrap();
-    writeln!(
-        o,
-        "pub trait Elbv2 {{\n    /// The implementation's error type.\n    type Error;"
-    )
-    .unwrap();
-    for n in &names {
-        let input = ops[*n]["input"]["shape"].as_str().unwrap();
-        let output = ops[*n]["output"]["shape"].as_str().unwrap();
-        let _ = shapes;
-        writeln!(o, "    /// `{n}`.\n    fn {}(&mut self, input: {input}) -> Result<{output}, Self::Error>;", snake(n)).unwrap();
+    gen_service(ops, &names, o);
+}
+
+/// The service traits (one per group in [`GROUPS`], sharing `Elbv2Error`), their union
+/// `Elbv2`, and `dispatch`, an exhaustive `match` over `Request`.
+fn gen_service(ops: &serde_json::Map<String, Value>, names: &[&String], o: &mut String) {
+    for n in names {
+        let homes = GROUPS.iter().filter(|g| g.2.contains(&n.as_str())).count();
+        assert_eq!(
+            homes, 1,
+            "operation {n} must be in exactly one of build.rs's GROUPS"
+        );
     }
-    writeln!(o, "}}\n").unwrap();
+    for (_, _, group_ops) in GROUPS {
+        for op in *group_ops {
+            assert!(
+                ops.contains_key(*op),
+                "GROUPS names {op}, which the model lacks"
+            );
+        }
+    }
+    writeln!(
+        o,
+        "/// The error type every operation group of an implementation answers with."
+    )
+    .unwrap();
+    writeln!(
+        o,
+        "pub trait Elbv2Error {{\n    /// The implementation's error type.\n    type Error;\n}}\n"
+    )
+    .unwrap();
+    for (group, doc, group_ops) in GROUPS {
+        writeln!(o, "/// The operations on {doc}.").unwrap();
+        writeln!(o, "pub trait {group}: Elbv2Error {{").unwrap();
+        for n in *group_ops {
+            let input = ops[*n]["input"]["shape"].as_str().unwrap();
+            let output = ops[*n]["output"]["shape"].as_str().unwrap();
+            writeln!(o, "    /// `{n}`.\n    fn {}(&mut self, input: {input}) -> Result<{output}, Self::Error>;", snake(n)).unwrap();
+        }
+        writeln!(o, "}}\n").unwrap();
+    }
+    let all: Vec<&str> = GROUPS.iter().map(|g| g.0).collect();
+    writeln!(
+        o,
+        "/// Every operation: the union of the groups, implemented for any type that implements"
+    )
+    .unwrap();
+    writeln!(
+        o,
+        "/// them all. `dispatch` is exhaustive, so a missing operation does not compile."
+    )
+    .unwrap();
+    writeln!(o, "pub trait Elbv2: {} {{}}\n", all.join(" + ")).unwrap();
+    writeln!(
+        o,
+        "impl<T: {} + ?Sized> Elbv2 for T {{}}\n",
+        all.join(" + ")
+    )
+    .unwrap();
     writeln!(o, "/// Routes a request to its trait method.").unwrap();
     writeln!(o, "pub fn dispatch<S: Elbv2 + ?Sized>(s: &mut S, req: Request) -> Result<Response, S::Error> {{\n    Ok(match req {{").unwrap();
-    for n in &names {
+    for n in names {
         writeln!(
             o,
             "        Request::{n}(i) => Response::{n}(s.{}(i)?),",

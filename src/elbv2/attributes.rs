@@ -193,7 +193,7 @@ pub fn modify(
 ) -> ApiResult<Vec<(String, String)>> {
     for (k, v) in changes {
         if !current.contains_key(k) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "{} attribute key '{k}' is not recognized",
                 owner.noun()
             )));
@@ -211,7 +211,7 @@ pub fn modify(
 
 fn check_value(owner: Owner, e: &Entry, protocol: &str, k: &str, v: &str) -> ApiResult<()> {
     let bad = || {
-        ApiError::v(format!(
+        ApiError::validation(format!(
             "{} attribute '{k}' has an invalid value '{v}'",
             owner.noun()
         ))

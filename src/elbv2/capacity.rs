@@ -99,25 +99,25 @@ fn plan(
 ) -> ApiResult<Change> {
     let new = match (units, reset) {
         (Some(_), true) => {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "You cannot specify both MinimumLoadBalancerCapacity and ResetCapacityReservation",
             ))
         }
         (None, false) => {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "You must specify either MinimumLoadBalancerCapacity or ResetCapacityReservation",
             ))
         }
         (None, true) => None,
         (Some(u), false) => {
             if u < 1 {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "1 validation error detected: Value '{u}' at 'minimumLoadBalancerCapacity.capacityUnits' failed to satisfy constraint: Member must have value greater than or equal to 1"
                 )));
             }
             if u as i64 > max_units {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::CapacityUnitsLimitExceeded,
                     format!("The requested capacity of {u} units exceeds the limit of {max_units} capacity units"),
                 ));
@@ -128,7 +128,7 @@ fn plan(
     let mut decreases = decreases_today(rec, now_ms);
     if new.unwrap_or(0) < rec.capacity_units.unwrap_or(0) {
         if decreases as i64 >= max_decreases {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::CapacityDecreaseRequestsLimitExceeded,
                 "You've exceeded the daily capacity decrease limit for this reservation",
             ));
@@ -155,10 +155,12 @@ impl Service<'_> {
             quota(cfg, "reserved-lcus-per-application-load-balancer"),
         )
     }
+}
 
+impl m::Capacity for Service<'_> {
     /// `DescribeCapacityReservation`.
-    pub fn describe_capacity_reservation_impl(
-        &self,
+    fn describe_capacity_reservation(
+        &mut self,
         i: m::DescribeCapacityReservationInput,
     ) -> ApiResult<m::DescribeCapacityReservationOutput> {
         let arn = i.load_balancer_arn.unwrap_or_default();
@@ -173,7 +175,7 @@ impl Service<'_> {
     }
 
     /// `ModifyCapacityReservation`.
-    pub fn modify_capacity_reservation_impl(
+    fn modify_capacity_reservation(
         &mut self,
         i: m::ModifyCapacityReservationInput,
     ) -> ApiResult<m::ModifyCapacityReservationOutput> {
@@ -188,7 +190,7 @@ impl Service<'_> {
                 .iter()
                 .any(|l| l.listener.protocol.as_deref() == Some("TLS"))
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 "Capacity reservation is not supported on Network Load Balancers with TLS listeners",
             ));
@@ -223,14 +225,11 @@ impl Service<'_> {
     }
 
     /// `ModifyIpPools` (Application Load Balancers only).
-    pub fn modify_ip_pools_impl(
-        &mut self,
-        i: m::ModifyIpPoolsInput,
-    ) -> ApiResult<m::ModifyIpPoolsOutput> {
+    fn modify_ip_pools(&mut self, i: m::ModifyIpPoolsInput) -> ApiResult<m::ModifyIpPoolsOutput> {
         let arn = i.load_balancer_arn.unwrap_or_default();
         let rec = self.lb(&arn)?;
         if rec.lb.type_.as_deref().unwrap_or("application") != "application" {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "IPAM pools are supported only on Application Load Balancers",
             ));
@@ -243,19 +242,19 @@ impl Service<'_> {
             .any(|r| r == "ipv4");
         if let Some(id) = &set {
             if !valid_ipam_pool_id(id) {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "1 validation error detected: Value '{id}' at 'ipamPools.ipv4IpamPoolId' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(ipam-pool-)[a-zA-Z0-9]+$"
                 )));
             }
         }
         let next = match (set, remove) {
             (Some(_), true) => {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "You cannot both set and remove the IPv4 IPAM pool in the same request",
                 ))
             }
             (None, false) => {
-                return Err(ApiError::v(
+                return Err(ApiError::validation(
                     "You must specify either IpamPools or RemoveIpamPools",
                 ))
             }
@@ -270,8 +269,8 @@ impl Service<'_> {
     }
 
     /// `GetResourcePolicy`: the policy stored for the resource (trust stores can carry one).
-    pub fn get_resource_policy_impl(
-        &self,
+    fn get_resource_policy(
+        &mut self,
         i: m::GetResourcePolicyInput,
     ) -> ApiResult<m::GetResourcePolicyOutput> {
         let arn = i.resource_arn.unwrap_or_default();
@@ -291,7 +290,7 @@ impl Service<'_> {
                 } else {
                     format!("Resource '{arn}' not found")
                 };
-                Err(ApiError::m(E::ResourceNotFound, msg))
+                Err(ApiError::modeled(E::ResourceNotFound, msg))
             }
         }
     }

@@ -28,7 +28,7 @@ const SINGLE_USE: [&str; 4] = [
 ];
 
 fn cond_err(msg: impl Into<String>) -> ApiError {
-    ApiError::v(msg)
+    ApiError::validation(msg)
 }
 
 /// Counts `*` and `?` (the ones not escaped with `\`).
@@ -171,6 +171,13 @@ fn opt(v: Vec<String>) -> Option<Vec<String>> {
     (!v.is_empty()).then_some(v)
 }
 
+/// Running totals over a rule's conditions, for the per-rule quotas.
+#[derive(Default)]
+struct Counts {
+    values: i64,
+    wildcards: i64,
+}
+
 /// Validates and normalises a rule's conditions (AWS's per-field rules and the per-rule quotas).
 pub fn normalize_conditions(
     conds: &[m::RuleCondition],
@@ -180,282 +187,20 @@ pub fn normalize_conditions(
         return Err(cond_err("A rule must have at least one condition"));
     }
     let mut out = Vec::with_capacity(conds.len());
-    let (mut n_values, mut n_wild) = (0i64, 0i64);
+    let mut counts = Counts::default();
     let mut seen: Vec<&str> = Vec::new();
     for c in conds {
-        let field = c
-            .field
-            .as_deref()
-            .ok_or_else(|| cond_err("A condition field must be specified"))?;
-        if !FIELDS.contains(&field) {
-            return Err(cond_err(format!(
-                "Condition field '{field}' must be one of '[{}]'",
-                FIELDS.join(", ")
-            )));
-        }
-        if SINGLE_USE.contains(&field) && seen.contains(&field) {
-            return Err(cond_err(format!(
-                "A rule can have only one '{field}' condition"
-            )));
-        }
+        let field = check_shape(c, &seen)?;
         seen.push(field);
-        if c.values.is_some() && !matches!(field, "host-header" | "path-pattern") {
-            return Err(cond_err(format!(
-                "The 'Values' field is not compatible with '{field}'"
-            )));
-        }
-        if c.regex_values.is_some()
-            && !matches!(field, "host-header" | "path-pattern" | "http-header")
-        {
-            return Err(cond_err(format!(
-                "The 'RegexValues' field is not compatible with '{field}'"
-            )));
-        }
-        let configs = [
-            (
-                "HostHeaderConfig",
-                "host-header",
-                c.host_header_config.is_some(),
-            ),
-            (
-                "PathPatternConfig",
-                "path-pattern",
-                c.path_pattern_config.is_some(),
-            ),
-            (
-                "HttpHeaderConfig",
-                "http-header",
-                c.http_header_config.is_some(),
-            ),
-            (
-                "HttpRequestMethodConfig",
-                "http-request-method",
-                c.http_request_method_config.is_some(),
-            ),
-            (
-                "QueryStringConfig",
-                "query-string",
-                c.query_string_config.is_some(),
-            ),
-            ("SourceIpConfig", "source-ip", c.source_ip_config.is_some()),
-        ];
-        if let Some((name, owner, _)) = configs
-            .iter()
-            .find(|(_, owner, given)| *given && *owner != field)
-        {
-            return Err(cond_err(format!(
-                "A '{name}' can be specified only with '{owner}', not with '{field}'"
-            )));
-        }
-        let mut n = m::RuleCondition {
-            field: Some(field.to_string()),
-            ..Default::default()
-        };
-        let require = |given: bool, name: &str| -> ApiResult<()> {
-            if given {
-                Ok(())
-            } else {
-                Err(cond_err(format!(
-                    "A '{name}' must be specified with '{field}'"
-                )))
-            }
-        };
-        match field {
-            "host-header" | "path-pattern" => {
-                let host = field == "host-header";
-                let (cfg_name, cfg_v, cfg_r) = if host {
-                    let c = c.host_header_config.as_ref();
-                    (
-                        "HostHeaderConfig",
-                        c.map(|c| &c.values),
-                        c.map(|c| &c.regex_values),
-                    )
-                } else {
-                    let c = c.path_pattern_config.as_ref();
-                    (
-                        "PathPatternConfig",
-                        c.map(|c| &c.values),
-                        c.map(|c| &c.regex_values),
-                    )
-                };
-                let (values, regex) = values_and_regex(c, field, cfg_name, cfg_v, cfg_r)?;
-                for v in &values {
-                    if host {
-                        check_host(v)?
-                    } else {
-                        check_path(v)?
-                    }
-                    n_wild += wildcards(v);
-                }
-                n_values += (values.len() + regex.len()) as i64;
-                n.values = opt(values.clone());
-                n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
-                if host {
-                    n.host_header_config = Some(m::HostHeaderConditionConfig {
-                        values: opt(values),
-                        regex_values: opt(regex),
-                    });
-                } else {
-                    n.path_pattern_config = Some(m::PathPatternConditionConfig {
-                        values: opt(values),
-                        regex_values: opt(regex),
-                    });
-                }
-            }
-            "http-header" => {
-                require(c.http_header_config.is_some(), "HttpHeaderConfig")?;
-                let cfg = c.http_header_config.as_ref().expect("checked");
-                let name = cfg.http_header_name.clone().unwrap_or_default();
-                if name.is_empty() {
-                    return Err(cond_err(
-                        "A 'HttpHeaderName' must be specified with 'http-header'",
-                    ));
-                }
-                if name.chars().count() > 40 {
-                    return Err(cond_err(
-                        "The 'HttpHeaderName' value is too long; the limit is '40'",
-                    ));
-                }
-                if !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-.^_`|~".contains(c))
-                {
-                    return Err(cond_err(format!(
-                        "The 'HttpHeaderName' value '{name}' is not a valid HTTP header name"
-                    )));
-                }
-                if name.eq_ignore_ascii_case("host") {
-                    return Err(cond_err("You cannot use an 'http-header' condition on the host header; use a 'host-header' condition"));
-                }
-                let (values, regex) = values_and_regex(
-                    c,
-                    field,
-                    "HttpHeaderConfig",
-                    Some(&cfg.values),
-                    Some(&cfg.regex_values),
-                )?;
-                for v in &values {
-                    check_len(field, v)?;
-                    n_wild += wildcards(v);
-                }
-                n_values += (values.len() + regex.len()) as i64;
-                n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
-                n.http_header_config = Some(m::HttpHeaderConditionConfig {
-                    http_header_name: Some(name),
-                    values: opt(values),
-                    regex_values: opt(regex),
-                });
-            }
-            "http-request-method" => {
-                require(
-                    c.http_request_method_config.is_some(),
-                    "HttpRequestMethodConfig",
-                )?;
-                let values = non_empty(
-                    &c.http_request_method_config
-                        .as_ref()
-                        .expect("checked")
-                        .values,
-                );
-                if values.is_empty() {
-                    return Err(cond_err("A condition value must be specified"));
-                }
-                for v in &values {
-                    if v.chars().count() > 40 {
-                        return Err(cond_err(
-                            "The 'http-request-method' value is too long; the limit is '40'",
-                        ));
-                    }
-                    if v.is_empty()
-                        || !v
-                            .chars()
-                            .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
-                    {
-                        return Err(cond_err(
-                            "The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore",
-                        ));
-                    }
-                }
-                n_values += values.len() as i64;
-                n.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
-                    values: Some(values),
-                });
-            }
-            "query-string" => {
-                require(c.query_string_config.is_some(), "QueryStringConfig")?;
-                let pairs = c
-                    .query_string_config
-                    .as_ref()
-                    .expect("checked")
-                    .values
-                    .clone()
-                    .unwrap_or_default();
-                if pairs.is_empty() {
-                    return Err(cond_err("A condition value must be specified"));
-                }
-                for p in &pairs {
-                    let v = p.value.as_deref().ok_or_else(|| {
-                        cond_err("A 'Value' must be specified in 'QueryStringKeyValuePair'")
-                    })?;
-                    if let Some(k) = &p.key {
-                        if k.is_empty() {
-                            return Err(cond_err(
-                                "A 'Key' in 'QueryStringKeyValuePair' cannot be empty",
-                            ));
-                        }
-                        if k.chars().count() > 128 {
-                            return Err(cond_err(
-                                "The 'Key' value is too long; the limit is '128'",
-                            ));
-                        }
-                        n_wild += wildcards(k);
-                    }
-                    if v.is_empty() {
-                        return Err(cond_err(
-                            "A 'Value' in 'QueryStringKeyValuePair' cannot be empty",
-                        ));
-                    }
-                    if v.chars().count() > 128 {
-                        return Err(cond_err(
-                            "The 'Value' value is too long; the limit is '128'",
-                        ));
-                    }
-                    n_wild += wildcards(v);
-                }
-                n_values += pairs.len() as i64;
-                n.query_string_config = Some(m::QueryStringConditionConfig {
-                    values: Some(pairs),
-                });
-            }
-            _ => {
-                require(c.source_ip_config.is_some(), "SourceIpConfig")?;
-                let cfg = c.source_ip_config.as_ref().expect("checked");
-                if cfg.ip_address_type.is_some() {
-                    return Err(cond_err("'IpAddressType' can be specified only for Network Load Balancer listener rules"));
-                }
-                let values = non_empty(&cfg.values);
-                if values.is_empty() {
-                    return Err(cond_err("A 'source-ip' value must be specified"));
-                }
-                for v in &values {
-                    check_cidr(v)?;
-                }
-                n_values += values.len() as i64;
-                n.source_ip_config = Some(m::SourceIpConditionConfig {
-                    values: Some(values),
-                    ip_address_type: None,
-                });
-            }
-        }
-        out.push(n);
+        out.push(normalize_condition(c, field, &mut counts)?);
     }
-    if n_values > limits.values {
+    if counts.values > limits.values {
         return Err(cond_err(format!(
             "A rule can have at most '{}' condition values",
             limits.values
         )));
     }
-    if n_wild > limits.wildcards {
+    if counts.wildcards > limits.wildcards {
         return Err(cond_err(format!(
             "A rule can have at most '{}' wildcards",
             limits.wildcards
@@ -464,140 +209,331 @@ pub fn normalize_conditions(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> ConditionLimits {
-        ConditionLimits {
-            values: 5,
-            wildcards: 5,
-        }
+/// The condition's field, checked for what does not depend on its values: a known field, used
+/// once where AWS allows one, and only the members that field takes.
+fn check_shape<'a>(c: &'a m::RuleCondition, seen: &[&str]) -> ApiResult<&'a str> {
+    let field = c
+        .field
+        .as_deref()
+        .ok_or_else(|| cond_err("A condition field must be specified"))?;
+    if !FIELDS.contains(&field) {
+        return Err(cond_err(format!(
+            "Condition field '{field}' must be one of '[{}]'",
+            FIELDS.join(", ")
+        )));
     }
-
-    fn cond(field: &str) -> m::RuleCondition {
-        m::RuleCondition {
-            field: Some(field.into()),
-            ..Default::default()
-        }
+    if SINGLE_USE.contains(&field) && seen.contains(&field) {
+        return Err(cond_err(format!(
+            "A rule can have only one '{field}' condition"
+        )));
     }
-
-    #[test]
-    fn legacy_values_are_mirrored_into_typed_config_and_back() {
-        let mut c = cond("host-header");
-        c.values = Some(vec!["*.example.com".into()]);
-        let out = normalize_conditions(&[c], limits()).unwrap();
-        assert_eq!(
-            out[0].host_header_config.as_ref().unwrap().values,
-            Some(vec!["*.example.com".to_string()])
-        );
-        let mut p = cond("path-pattern");
-        p.path_pattern_config = Some(m::PathPatternConditionConfig {
-            values: Some(vec!["/a/*".into(), "/b".into()]),
-            regex_values: None,
-        });
-        let out = normalize_conditions(&[p], limits()).unwrap();
-        assert_eq!(out[0].values.as_ref().unwrap().len(), 2);
+    if c.values.is_some() && !matches!(field, "host-header" | "path-pattern") {
+        return Err(cond_err(format!(
+            "The 'Values' field is not compatible with '{field}'"
+        )));
     }
-
-    #[test]
-    fn condition_errors() {
-        let e = |c: m::RuleCondition| {
-            normalize_conditions(&[c], limits())
-                .unwrap_err()
-                .message()
-                .to_string()
-        };
-        assert!(e(cond("cookie")).starts_with("Condition field 'cookie' must be one of"));
-        let mut c = cond("http-header");
-        c.values = Some(vec!["x".into()]);
-        assert_eq!(
-            e(c),
-            "The 'Values' field is not compatible with 'http-header'"
-        );
-        let mut c = cond("host-header");
-        c.values = Some(vec!["a.com".into(), "b.com".into()]);
-        assert_eq!(
-            e(c),
-            "The 'host-header' field contains too many values; the limit is '1'"
-        );
-        let mut c = cond("path-pattern");
-        c.values = Some(vec!["x".repeat(129)]);
-        assert_eq!(
-            e(c),
-            "The 'path-pattern' value is too long; the limit is '128'"
-        );
-        assert_eq!(
-            e(cond("source-ip")),
-            "A 'SourceIpConfig' must be specified with 'source-ip'"
-        );
-        let mut c = cond("source-ip");
-        c.source_ip_config = Some(m::SourceIpConditionConfig {
-            values: Some(vec!["10.0.0.0".into()]),
-            ip_address_type: None,
-        });
-        assert!(e(c).contains("CIDR"));
-        let mut c = cond("http-request-method");
-        c.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
-            values: Some(vec!["get".into()]),
-        });
-        assert!(e(c).contains("A-Z"));
-        let mut c = cond("http-header");
-        c.http_header_config = Some(m::HttpHeaderConditionConfig {
-            http_header_name: Some("X".repeat(41)),
-            values: Some(vec!["v".into()]),
-            regex_values: None,
-        });
-        assert_eq!(
-            e(c),
-            "The 'HttpHeaderName' value is too long; the limit is '40'"
-        );
-        let mut c = cond("host-header");
-        c.values = Some(vec!["localhost".into()]);
-        assert!(e(c).contains("not valid"));
-        assert!(normalize_conditions(&[], limits()).is_err());
+    if c.regex_values.is_some() && !matches!(field, "host-header" | "path-pattern" | "http-header")
+    {
+        return Err(cond_err(format!(
+            "The 'RegexValues' field is not compatible with '{field}'"
+        )));
     }
+    let configs = [
+        (
+            "HostHeaderConfig",
+            "host-header",
+            c.host_header_config.is_some(),
+        ),
+        (
+            "PathPatternConfig",
+            "path-pattern",
+            c.path_pattern_config.is_some(),
+        ),
+        (
+            "HttpHeaderConfig",
+            "http-header",
+            c.http_header_config.is_some(),
+        ),
+        (
+            "HttpRequestMethodConfig",
+            "http-request-method",
+            c.http_request_method_config.is_some(),
+        ),
+        (
+            "QueryStringConfig",
+            "query-string",
+            c.query_string_config.is_some(),
+        ),
+        ("SourceIpConfig", "source-ip", c.source_ip_config.is_some()),
+    ];
+    if let Some((name, owner, _)) = configs
+        .iter()
+        .find(|(_, owner, given)| *given && *owner != field)
+    {
+        return Err(cond_err(format!(
+            "A '{name}' can be specified only with '{owner}', not with '{field}'"
+        )));
+    }
+    Ok(field)
+}
 
-    #[test]
-    fn per_rule_value_and_wildcard_quotas() {
-        let mut q = cond("query-string");
-        q.query_string_config = Some(m::QueryStringConditionConfig {
-            values: Some(
-                (0..3)
-                    .map(|i| m::QueryStringKeyValuePair {
-                        key: Some(format!("k{i}")),
-                        value: Some("v".into()),
-                    })
-                    .collect(),
-            ),
-        });
-        let mut s = cond("source-ip");
-        s.source_ip_config = Some(m::SourceIpConditionConfig {
-            values: Some(vec!["10.0.0.0/8".into(), "::/0".into()]),
-            ip_address_type: None,
-        });
-        assert!(normalize_conditions(&[q.clone(), s.clone()], limits()).is_ok());
-        let mut m3 = cond("http-request-method");
-        m3.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
-            values: Some(vec!["GET".into()]),
-        });
-        let e = normalize_conditions(&[q, s, m3], limits()).unwrap_err();
-        assert!(e.message().contains("'5' condition values"));
-        let mut p = cond("path-pattern");
-        p.path_pattern_config = Some(m::PathPatternConditionConfig {
-            values: Some(vec!["/*/*/*".into(), "/?/?/?".into()]),
-            regex_values: None,
-        });
-        assert!(normalize_conditions(&[p], limits())
-            .unwrap_err()
-            .message()
-            .contains("wildcards"));
-        let mut h = cond("http-header");
-        h.http_header_config = Some(m::HttpHeaderConditionConfig {
-            http_header_name: Some("X-Env".into()),
-            values: None,
-            regex_values: Some(vec!["^(dev|prod)$".into()]),
-        });
-        assert!(normalize_conditions(&[h], limits()).is_ok());
+/// One condition, normalised to what AWS returns.
+fn normalize_condition(
+    c: &m::RuleCondition,
+    field: &str,
+    counts: &mut Counts,
+) -> ApiResult<m::RuleCondition> {
+    let mut n = m::RuleCondition {
+        field: Some(field.to_string()),
+        ..Default::default()
+    };
+    match field {
+        "host-header" | "path-pattern" => host_or_path(c, field, &mut n, counts)?,
+        "http-header" => http_header(c, field, &mut n, counts)?,
+        "http-request-method" => http_request_method(c, field, &mut n, counts)?,
+        "query-string" => query_string(c, field, &mut n, counts)?,
+        _ => source_ip(c, field, &mut n, counts)?,
+    }
+    Ok(n)
+}
+
+/// An error unless the field's config member was given.
+fn require(given: bool, name: &str, field: &str) -> ApiResult<()> {
+    if given {
+        Ok(())
+    } else {
+        Err(cond_err(format!(
+            "A '{name}' must be specified with '{field}'"
+        )))
     }
 }
+
+/// `host-header` / `path-pattern`: values (legacy and typed) or regexes, with wildcards counted.
+fn host_or_path(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    let host = field == "host-header";
+    let (cfg_name, cfg_v, cfg_r) = if host {
+        let c = c.host_header_config.as_ref();
+        (
+            "HostHeaderConfig",
+            c.map(|c| &c.values),
+            c.map(|c| &c.regex_values),
+        )
+    } else {
+        let c = c.path_pattern_config.as_ref();
+        (
+            "PathPatternConfig",
+            c.map(|c| &c.values),
+            c.map(|c| &c.regex_values),
+        )
+    };
+    let (values, regex) = values_and_regex(c, field, cfg_name, cfg_v, cfg_r)?;
+    for v in &values {
+        if host {
+            check_host(v)?
+        } else {
+            check_path(v)?
+        }
+        counts.wildcards += wildcards(v);
+    }
+    counts.values += (values.len() + regex.len()) as i64;
+    n.values = opt(values.clone());
+    n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
+    if host {
+        n.host_header_config = Some(m::HostHeaderConditionConfig {
+            values: opt(values),
+            regex_values: opt(regex),
+        });
+    } else {
+        n.path_pattern_config = Some(m::PathPatternConditionConfig {
+            values: opt(values),
+            regex_values: opt(regex),
+        });
+    }
+    Ok(())
+}
+
+/// `http-header`: a valid header name other than Host, and its values or regexes.
+fn http_header(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(c.http_header_config.is_some(), "HttpHeaderConfig", field)?;
+    let cfg = c.http_header_config.as_ref().expect("checked");
+    let name = cfg.http_header_name.clone().unwrap_or_default();
+    if name.is_empty() {
+        return Err(cond_err(
+            "A 'HttpHeaderName' must be specified with 'http-header'",
+        ));
+    }
+    if name.chars().count() > 40 {
+        return Err(cond_err(
+            "The 'HttpHeaderName' value is too long; the limit is '40'",
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "!#$%&'+-.^_`|~".contains(c))
+    {
+        return Err(cond_err(format!(
+            "The 'HttpHeaderName' value '{name}' is not a valid HTTP header name"
+        )));
+    }
+    if name.eq_ignore_ascii_case("host") {
+        return Err(cond_err("You cannot use an 'http-header' condition on the host header; use a 'host-header' condition"));
+    }
+    let (values, regex) = values_and_regex(
+        c,
+        field,
+        "HttpHeaderConfig",
+        Some(&cfg.values),
+        Some(&cfg.regex_values),
+    )?;
+    for v in &values {
+        check_len(field, v)?;
+        counts.wildcards += wildcards(v);
+    }
+    counts.values += (values.len() + regex.len()) as i64;
+    n.regex_values = c.regex_values.clone().filter(|r| !r.is_empty());
+    n.http_header_config = Some(m::HttpHeaderConditionConfig {
+        http_header_name: Some(name),
+        values: opt(values),
+        regex_values: opt(regex),
+    });
+    Ok(())
+}
+
+/// `http-request-method`: upper-case method names.
+fn http_request_method(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(
+        c.http_request_method_config.is_some(),
+        "HttpRequestMethodConfig",
+        field,
+    )?;
+    let values = non_empty(
+        &c.http_request_method_config
+            .as_ref()
+            .expect("checked")
+            .values,
+    );
+    if values.is_empty() {
+        return Err(cond_err("A condition value must be specified"));
+    }
+    for v in &values {
+        if v.chars().count() > 40 {
+            return Err(cond_err(
+                "The 'http-request-method' value is too long; the limit is '40'",
+            ));
+        }
+        if v.is_empty()
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c == '-')
+        {
+            return Err(cond_err(
+                    "The 'http-request-method' value is invalid; the allowed characters are A-Z, hyphen and underscore",
+                ));
+        }
+    }
+    counts.values += values.len() as i64;
+    n.http_request_method_config = Some(m::HttpRequestMethodConditionConfig {
+        values: Some(values),
+    });
+    Ok(())
+}
+
+/// `query-string`: key/value pairs (key optional), wildcards counted in both.
+fn query_string(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(c.query_string_config.is_some(), "QueryStringConfig", field)?;
+    let pairs = c
+        .query_string_config
+        .as_ref()
+        .expect("checked")
+        .values
+        .clone()
+        .unwrap_or_default();
+    if pairs.is_empty() {
+        return Err(cond_err("A condition value must be specified"));
+    }
+    for p in &pairs {
+        let v = p
+            .value
+            .as_deref()
+            .ok_or_else(|| cond_err("A 'Value' must be specified in 'QueryStringKeyValuePair'"))?;
+        if let Some(k) = &p.key {
+            if k.is_empty() {
+                return Err(cond_err(
+                    "A 'Key' in 'QueryStringKeyValuePair' cannot be empty",
+                ));
+            }
+            if k.chars().count() > 128 {
+                return Err(cond_err("The 'Key' value is too long; the limit is '128'"));
+            }
+            counts.wildcards += wildcards(k);
+        }
+        if v.is_empty() {
+            return Err(cond_err(
+                "A 'Value' in 'QueryStringKeyValuePair' cannot be empty",
+            ));
+        }
+        if v.chars().count() > 128 {
+            return Err(cond_err(
+                "The 'Value' value is too long; the limit is '128'",
+            ));
+        }
+        counts.wildcards += wildcards(v);
+    }
+    counts.values += pairs.len() as i64;
+    n.query_string_config = Some(m::QueryStringConditionConfig {
+        values: Some(pairs),
+    });
+    Ok(())
+}
+
+/// `source-ip`: CIDR blocks; `IpAddressType` is for NLB rules only.
+fn source_ip(
+    c: &m::RuleCondition,
+    field: &str,
+    n: &mut m::RuleCondition,
+    counts: &mut Counts,
+) -> ApiResult<()> {
+    require(c.source_ip_config.is_some(), "SourceIpConfig", field)?;
+    let cfg = c.source_ip_config.as_ref().expect("checked");
+    if cfg.ip_address_type.is_some() {
+        return Err(cond_err(
+            "'IpAddressType' can be specified only for Network Load Balancer listener rules",
+        ));
+    }
+    let values = non_empty(&cfg.values);
+    if values.is_empty() {
+        return Err(cond_err("A 'source-ip' value must be specified"));
+    }
+    for v in &values {
+        check_cidr(v)?;
+    }
+    counts.values += values.len() as i64;
+    n.source_ip_config = Some(m::SourceIpConditionConfig {
+        values: Some(values),
+        ip_address_type: None,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

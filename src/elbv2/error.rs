@@ -24,12 +24,12 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    /// A modeled error with a message.
-    pub fn m(e: ModeledError, msg: impl Into<String>) -> Self {
+    /// One of the model's errors (`TargetGroupNotFound`, `TooManyRules`, …) with AWS's message.
+    pub fn modeled(e: ModeledError, msg: impl Into<String>) -> Self {
         ApiError::Modeled(e, msg.into())
     }
-    /// A `ValidationError`.
-    pub fn v(msg: impl Into<String>) -> Self {
+    /// AWS's unmodeled `ValidationError` (400) with its message.
+    pub fn validation(msg: impl Into<String>) -> Self {
         ApiError::Validation(msg.into())
     }
     /// The wire code.
@@ -84,4 +84,9 @@ impl From<api_models::query::QueryError> for ApiError {
             api_models::query::QueryError::Validation(m) => ApiError::Validation(m),
         }
     }
+}
+
+/// Every ELBv2 operation group answers with an [`ApiError`].
+impl api_models::Elbv2Error for super::Service<'_> {
+    type Error = ApiError;
 }

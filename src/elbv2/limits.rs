@@ -103,10 +103,10 @@ pub fn listed(cfg: &Config) -> Vec<m::Limit> {
         .collect()
 }
 
-impl Service<'_> {
+impl m::Limits for Service<'_> {
     /// `DescribeAccountLimits`.
-    pub fn describe_account_limits_impl(
-        &self,
+    fn describe_account_limits(
+        &mut self,
         i: m::DescribeAccountLimitsInput,
     ) -> ApiResult<m::DescribeAccountLimitsOutput> {
         let all = listed(&self.ctx.config);

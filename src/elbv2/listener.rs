@@ -2,13 +2,12 @@
 //! list. Every listener owns a default rule (priority "default") whose actions mirror the
 //! listener's default actions; both are kept in step here and in `rule.rs`.
 
-use super::actions::{self, ActionCtx, TgInfo};
+use super::actions::{self, ActionCtx};
 use super::arn;
 use super::attributes::{self, Owner};
 use super::limits::quota;
 use super::lookup::listener_not_found;
 use super::page::page;
-use super::ssl_policies;
 use super::tags;
 use super::{ApiError, ApiResult, Service};
 use crate::state::{ListenerRec, RuleRec, Scope};
@@ -16,15 +15,13 @@ use api_models as m;
 use api_models::ModeledError as E;
 use std::collections::BTreeMap;
 
+mod action_context;
+mod tls;
+
+use tls::{check_certificate_arn, TlsInput};
+
 const ALB_PROTOCOLS: [&str; 2] = ["HTTP", "HTTPS"];
 const NLB_PROTOCOLS: [&str; 6] = ["TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC"];
-const ALPN_POLICIES: [&str; 5] = [
-    "HTTP1Only",
-    "HTTP2Only",
-    "HTTP2Optional",
-    "HTTP2Preferred",
-    "None",
-];
 /// Gateway listeners have no port or protocol; they take GENEVE on 6081.
 const GENEVE_PORT: i32 = 6081;
 
@@ -46,63 +43,37 @@ pub fn check_protocol_port(
 ) -> ApiResult<(String, i32)> {
     if lb_type == "gateway" {
         if port.is_some() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "A port cannot be specified for gateway listeners",
             ));
         }
         if protocol.is_some() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "A protocol cannot be specified for gateway listeners",
             ));
         }
         return Ok(("GENEVE".into(), GENEVE_PORT));
     }
-    let port = port.ok_or_else(|| ApiError::v("A listener port must be specified"))?;
-    let protocol = protocol.ok_or_else(|| ApiError::v("A listener protocol must be specified"))?;
+    let port = port.ok_or_else(|| ApiError::validation("A listener port must be specified"))?;
+    let protocol =
+        protocol.ok_or_else(|| ApiError::validation("A listener protocol must be specified"))?;
     let allowed: &[&str] = if lb_type == "network" {
         &NLB_PROTOCOLS
     } else {
         &ALB_PROTOCOLS
     };
     if !allowed.contains(&protocol) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Listener protocol '{protocol}' must be one of '{}'",
             allowed.join(", ")
         )));
     }
     if !(1..=65535).contains(&port) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{port}' at 'port' failed to satisfy constraint: Member must have value between 1 and 65535"
         )));
     }
     Ok((protocol.to_string(), port))
-}
-
-/// The request's TLS-related members (CreateListener / ModifyListener).
-struct TlsInput<'a> {
-    certificates: Option<&'a [m::Certificate]>,
-    ssl_policy: Option<&'a str>,
-    alpn: Option<&'a [String]>,
-    mutual: Option<&'a m::MutualAuthenticationAttributes>,
-}
-
-/// The TLS-related settings a listener ends up with.
-struct TlsSettings {
-    certificate: Option<String>,
-    ssl_policy: Option<String>,
-    alpn: Option<Vec<String>>,
-    mutual: Option<m::MutualAuthenticationAttributes>,
-}
-
-fn check_certificate_arn(c: &m::Certificate) -> ApiResult<String> {
-    let arn = c.certificate_arn.clone().unwrap_or_default();
-    if !arn.starts_with("arn:") {
-        return Err(ApiError::m(
-            E::CertificateNotFound,
-            format!("Certificate '{arn}' not found"),
-        ));
-    }
-    Ok(arn)
 }
 
 /// The listener as the API shows it (no OIDC client secrets).
@@ -120,276 +91,63 @@ pub enum Replacing<'a> {
 }
 
 impl Service<'_> {
-    /// The type of a load balancer (application when unknown).
-    pub fn lb_type_of(&self, lb_arn: &str) -> String {
-        self.scope()
-            .load_balancers
-            .get(lb_arn)
-            .and_then(|l| l.lb.type_.clone())
-            .unwrap_or_else(|| "application".into())
-    }
-
-    /// What action validation needs to know about a target group.
-    pub fn tg_info(&self, arn: &str) -> Option<TgInfo> {
-        let tg = self.scope().target_groups.get(arn)?;
-        Some(TgInfo {
-            protocol: tg.tg.protocol.clone(),
-            target_type: tg
-                .tg
-                .target_type
-                .clone()
-                .unwrap_or_else(|| "instance".into()),
-            load_balancers: self.lbs_using_tg(arn),
-        })
-    }
-
-    /// The context actions of a listener are validated in.
-    pub fn action_ctx<'a>(
-        &self,
-        lb_arn: &'a str,
-        lb_type: &'a str,
-        protocol: &'a str,
-        port: i32,
-        member: &'a str,
-    ) -> ActionCtx<'a> {
-        let cfg = &self.ctx.config;
-        let max_tgs_per_action = match lb_type {
-            "application" => quota(cfg, "target-groups-per-action-on-application-load-balancer"),
-            "network" => quota(cfg, "target-groups-per-action-on-network-load-balancer"),
+    /// `TooManyListeners` once a load balancer of `lb_type` has `existing` listeners.
+    fn check_listener_quota(&self, lb_type: &str, existing: usize) -> ApiResult<()> {
+        let max = match lb_type {
+            "application" => quota(&self.ctx.config, "listeners-per-application-load-balancer"),
+            "network" => quota(&self.ctx.config, "listeners-per-network-load-balancer"),
             _ => 1,
         };
-        ActionCtx {
-            lb_arn,
-            lb_type,
-            protocol,
-            port: Some(port),
-            member,
-            max_tgs_per_action,
-        }
-    }
-
-    /// Validates and normalises actions for a listener of `lb_arn`.
-    pub fn normalize_actions_for(
-        &self,
-        actions: &[m::Action],
-        ctx: &ActionCtx,
-        previous: &[m::Action],
-    ) -> ApiResult<Vec<m::Action>> {
-        actions::normalize_actions(actions, ctx, &|arn: &str| self.tg_info(arn), previous)
-    }
-
-    /// `TooManyUniqueTargetGroupsPerLoadBalancer`: the distinct target groups an ALB's listeners
-    /// and rules would forward to after the change.
-    pub fn check_unique_tgs(
-        &self,
-        lb_arn: &str,
-        lb_type: &str,
-        new: &[m::Action],
-        replacing: Replacing,
-    ) -> ApiResult<()> {
-        if lb_type != "application" {
-            return Ok(());
-        }
-        let mut all = actions::target_groups_of(new);
-        let mut add = |acts: &[m::Action]| {
-            for a in actions::target_groups_of(acts) {
-                if !all.contains(&a) {
-                    all.push(a);
-                }
-            }
-        };
-        for l in self.listeners_of(lb_arn) {
-            let l_arn = l.listener.listener_arn.as_deref().unwrap_or_default();
-            if !matches!(&replacing, Replacing::ListenerDefaults(a) if *a == l_arn) {
-                add(l.listener.default_actions.as_deref().unwrap_or_default());
-            }
-            for r in self.rules_of(l_arn) {
-                let r_arn = r.rule.rule_arn.as_deref().unwrap_or_default();
-                if r.rule.is_default != Some(true)
-                    && !matches!(&replacing, Replacing::Rule(a) if *a == r_arn)
-                {
-                    add(r.rule.actions.as_deref().unwrap_or_default());
-                }
-            }
-        }
-        if all.len() as i64
-            > quota(
-                &self.ctx.config,
-                "target-groups-per-application-load-balancer",
-            )
-        {
-            return Err(ApiError::m(
-                E::TooManyUniqueTargetGroupsPerLoadBalancer,
-                "You've reached the limit on the number of unique target groups per load balancer",
+        if existing as i64 >= max {
+            return Err(ApiError::modeled(
+                E::TooManyListeners,
+                "You've reached the limit on the number of listeners per load balancer",
             ));
         }
         Ok(())
     }
 
-    /// Certificates, security policy, ALPN policy and mutual TLS for a listener of `protocol`,
-    /// from the request and (on modify) the current listener.
-    fn tls_settings(
-        &self,
-        protocol: &str,
-        i: TlsInput,
-        old: Option<&m::Listener>,
-    ) -> ApiResult<TlsSettings> {
-        let secure = matches!(protocol, "HTTPS" | "TLS");
-        let old_protocol = old.map(effective_protocol).unwrap_or_default();
-        let old_secure = matches!(old_protocol.as_str(), "HTTPS" | "TLS");
-
-        let certificate = match i.certificates.filter(|c| !c.is_empty()) {
-            Some(cs) => {
-                if !secure {
-                    return Err(ApiError::v(format!(
-                        "Certificates cannot be specified for {protocol} listeners"
-                    )));
-                }
-                if cs.len() > 1 {
-                    return Err(ApiError::m(
-                        E::TooManyCertificates,
-                        "Exactly one default certificate can be specified; add more with AddListenerCertificates",
-                    ));
-                }
-                if cs[0].is_default.is_some() {
-                    return Err(ApiError::v(
-                        "'IsDefault' cannot be specified for the default certificate of a listener",
-                    ));
-                }
-                Some(check_certificate_arn(&cs[0])?)
-            }
-            None if secure && old_secure => old
-                .and_then(|l| l.certificates.as_ref())
-                .and_then(|c| c.first())
-                .and_then(|c| c.certificate_arn.clone()),
-            None => None,
+    /// After a protocol change, the listener's rules' actions must still fit it.
+    fn check_rules_still_valid(&self, listener_arn: &str, ctx: &ActionCtx) -> ApiResult<()> {
+        let lookup = |a: &str| self.tg_info(a);
+        let rule_ctx = ActionCtx {
+            member: "actions",
+            ..ctx.clone()
         };
-        if secure && certificate.is_none() {
-            return Err(ApiError::v(format!(
-                "A certificate must be specified for {protocol} listeners"
-            )));
+        for r in self
+            .rules_of(listener_arn)
+            .iter()
+            .filter(|r| r.rule.is_default != Some(true))
+        {
+            actions::check_still_valid(
+                r.rule.actions.as_deref().unwrap_or_default(),
+                &rule_ctx,
+                &lookup,
+            )?;
         }
-
-        let ssl_policy = match i.ssl_policy {
-            Some(p) => {
-                if !secure {
-                    return Err(ApiError::v(format!(
-                        "An SSL policy cannot be specified for {protocol} listeners"
-                    )));
-                }
-                if !ssl_policies::exists(p) {
-                    return Err(ApiError::m(
-                        E::SSLPolicyNotFound,
-                        format!("SSL policy '{p}' not found"),
-                    ));
-                }
-                Some(p.to_string())
-            }
-            None if secure => Some(
-                old.filter(|_| old_secure)
-                    .and_then(|l| l.ssl_policy.clone())
-                    .unwrap_or_else(|| ssl_policies::default_policy().to_string()),
-            ),
-            None => None,
-        };
-
-        let alpn = match i.alpn {
-            Some([]) => None,
-            Some(a) => {
-                if protocol != "TLS" {
-                    return Err(ApiError::v(format!(
-                        "An ALPN policy cannot be specified for {protocol} listeners"
-                    )));
-                }
-                if a.len() > 1 {
-                    return Err(ApiError::v("Only one ALPN policy can be specified"));
-                }
-                if !ALPN_POLICIES.contains(&a[0].as_str()) {
-                    return Err(ApiError::m(
-                        E::ALPNPolicyNotSupported,
-                        format!("ALPN policy '{}' is not supported", a[0]),
-                    ));
-                }
-                Some(a.to_vec())
-            }
-            None if protocol == "TLS" && old_protocol == "TLS" => {
-                old.and_then(|l| l.alpn_policy.clone())
-            }
-            None => None,
-        };
-
-        let mutual = match i.mutual {
-            Some(mt) => {
-                let mode = mt.mode.clone().unwrap_or_else(|| "off".into());
-                if protocol != "HTTPS" {
-                    if mode != "off" {
-                        return Err(ApiError::v(format!(
-                            "Mutual authentication cannot be configured for {protocol} listeners"
-                        )));
-                    }
-                    None
-                } else {
-                    Some(self.mutual_auth(&mode, mt)?)
-                }
-            }
-            None if protocol == "HTTPS" => Some(
-                old.filter(|_| old_protocol == "HTTPS")
-                    .and_then(|l| l.mutual_authentication.clone())
-                    .unwrap_or_else(|| m::MutualAuthenticationAttributes {
-                        mode: Some("off".into()),
-                        ..Default::default()
-                    }),
-            ),
-            None => None,
-        };
-        Ok(TlsSettings {
-            certificate,
-            ssl_policy,
-            alpn,
-            mutual,
-        })
+        Ok(())
     }
+}
 
-    fn mutual_auth(
-        &self,
-        mode: &str,
-        mt: &m::MutualAuthenticationAttributes,
-    ) -> ApiResult<m::MutualAuthenticationAttributes> {
-        match mode {
-            "off" | "passthrough" => {
-                if mt.trust_store_arn.is_some() {
-                    return Err(ApiError::v(format!("A trust store cannot be specified with mutual authentication mode '{mode}'")));
-                }
-                Ok(m::MutualAuthenticationAttributes { mode: Some(mode.into()), ..Default::default() })
-            }
-            "verify" => {
-                let ts = mt
-                    .trust_store_arn
-                    .clone()
-                    .ok_or_else(|| ApiError::v("A trust store must be specified with mutual authentication mode 'verify'"))?;
-                let rec = self.trust_store(&ts)?;
-                if rec.ts.status.as_deref() != Some("ACTIVE") {
-                    return Err(ApiError::m(E::TrustStoreNotReady, format!("Trust store '{ts}' is not active")));
-                }
-                Ok(m::MutualAuthenticationAttributes {
-                    mode: Some(mode.into()),
-                    trust_store_arn: Some(ts),
-                    ignore_client_certificate_expiry: Some(mt.ignore_client_certificate_expiry.unwrap_or(false)),
-                    trust_store_association_status: Some("active".into()),
-                    advertise_trust_store_ca_names: Some(mt.advertise_trust_store_ca_names.clone().unwrap_or_else(|| "off".into())),
-                })
-            }
-            other => Err(ApiError::v(format!(
-                "1 validation error detected: Value '{other}' at 'mutualAuthentication.mode' failed to satisfy constraint: Member must satisfy enum value set: [off, passthrough, verify]"
-            ))),
+/// The attribute set depends on the protocol: a listener's new defaults, keeping the values of
+/// keys that remain.
+fn carried_over(
+    current: &BTreeMap<String, String>,
+    protocol: &str,
+    lb_type: &str,
+) -> BTreeMap<String, String> {
+    let mut next: BTreeMap<String, String> = attributes::listener_defaults(protocol, lb_type);
+    for (k, v) in next.iter_mut() {
+        if let Some(old_v) = current.get(k) {
+            *v = old_v.clone();
         }
     }
+    next
+}
 
+impl m::Listeners for Service<'_> {
     /// CreateListener: idempotent for identical settings on the same port.
-    pub fn create_listener_impl(
-        &mut self,
-        i: m::CreateListenerInput,
-    ) -> ApiResult<m::CreateListenerOutput> {
+    fn create_listener(&mut self, i: m::CreateListenerInput) -> ApiResult<m::CreateListenerOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         self.lb(&lb_arn)?;
         let lb_type = self.lb_type_of(&lb_arn);
@@ -440,71 +198,32 @@ impl Service<'_> {
                     listeners: Some(vec![public_listener(&listener)]),
                 });
             }
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateListener,
                 "A listener already exists on this port for this load balancer",
             ));
         }
-        let max = match lb_type.as_str() {
-            "application" => quota(&self.ctx.config, "listeners-per-application-load-balancer"),
-            "network" => quota(&self.ctx.config, "listeners-per-network-load-balancer"),
-            _ => 1,
-        };
-        if existing.len() as i64 >= max {
-            return Err(ApiError::m(
-                E::TooManyListeners,
-                "You've reached the limit on the number of listeners per load balancer",
-            ));
-        }
+        self.check_listener_quota(&lb_type, existing.len())?;
         self.check_unique_tgs(&lb_arn, &lb_type, &default_actions, Replacing::Nothing)?;
 
-        let listener_arn = arn::listener_arn(&lb_arn, &arn::new_id());
-        listener.listener_arn = Some(listener_arn.clone());
-        let rule_arn = arn::rule_arn(&listener_arn, &arn::new_id());
+        listener.listener_arn = Some(arn::listener_arn(&lb_arn, &arn::new_id()));
         let attributes = attributes::listener_defaults(&protocol, &lb_type);
         let scope = self.scope_mut()?;
-        let seq = scope.seq();
-        scope.listeners.insert(
-            listener_arn.clone(),
-            ListenerRec {
-                listener: listener.clone(),
-                attributes,
-                tags,
-                extra_certificates: Vec::new(),
-                seq,
-            },
-        );
-        let seq = scope.seq();
-        scope.rules.insert(
-            rule_arn.clone(),
-            RuleRec {
-                rule: m::Rule {
-                    rule_arn: Some(rule_arn),
-                    priority: Some("default".into()),
-                    conditions: Some(Vec::new()),
-                    actions: Some(default_actions),
-                    is_default: Some(true),
-                    transforms: None,
-                },
-                listener_arn,
-                tags: Vec::new(),
-                seq,
-            },
-        );
+        insert_with_default_rule(scope, &listener, attributes, tags, default_actions);
         Ok(m::CreateListenerOutput {
             listeners: Some(vec![public_listener(&listener)]),
         })
     }
 
     /// DescribeListeners: by ARNs (in request order) or by load balancer (creation order), paged.
-    pub fn describe_listeners_impl(
-        &self,
+    fn describe_listeners(
+        &mut self,
         i: m::DescribeListenersInput,
     ) -> ApiResult<m::DescribeListenersOutput> {
         let arns = i.listener_arns.clone().unwrap_or_default();
         let items: Vec<m::Listener> =
             match (arns.is_empty(), i.load_balancer_arn.as_deref()) {
-                (false, Some(_)) => return Err(ApiError::v(
+                (false, Some(_)) => return Err(ApiError::validation(
                     "Listener ARNs and a load balancer ARN cannot be specified at the same time",
                 )),
                 (false, None) => arns
@@ -519,7 +238,7 @@ impl Service<'_> {
                         .collect()
                 }
                 (true, None) => {
-                    return Err(ApiError::v(
+                    return Err(ApiError::validation(
                         "You must specify either listener ARNs or a load balancer ARN",
                     ))
                 }
@@ -533,10 +252,8 @@ impl Service<'_> {
 
     /// ModifyListener: replaces the given properties; a protocol change re-validates the
     /// certificate, policies and actions; new default actions also update the default rule.
-    pub fn modify_listener_impl(
-        &mut self,
-        i: m::ModifyListenerInput,
-    ) -> ApiResult<m::ModifyListenerOutput> {
+    // Long: a protocol or port change re-validates TLS, actions and rules before one write.
+    fn modify_listener(&mut self, i: m::ModifyListenerInput) -> ApiResult<m::ModifyListenerOutput> {
         let arn = i.listener_arn.clone().unwrap_or_default();
         let old = self.listener(&arn)?.listener.clone();
         let lb_arn = old.load_balancer_arn.clone().unwrap_or_default();
@@ -567,7 +284,7 @@ impl Service<'_> {
                     && l.listener.listener_arn.as_deref() != Some(&arn)
             })
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateListener,
                 "A listener already exists on this port for this load balancer",
             ));
@@ -589,35 +306,13 @@ impl Service<'_> {
             }
         };
         if protocol != old_protocol {
-            let rule_ctx = ActionCtx {
-                member: "actions",
-                ..ctx.clone()
-            };
-            for r in self
-                .rules_of(&arn)
-                .iter()
-                .filter(|r| r.rule.is_default != Some(true))
-            {
-                actions::check_still_valid(
-                    r.rule.actions.as_deref().unwrap_or_default(),
-                    &rule_ctx,
-                    &lookup,
-                )?;
-            }
+            self.check_rules_still_valid(&arn, &ctx)?;
         }
         let gateway = lb_type == "gateway";
         let mut listener = old.clone();
         listener.port = (!gateway).then_some(port);
         listener.protocol = (!gateway).then(|| protocol.clone());
-        listener.certificates = tls.certificate.map(|c| {
-            vec![m::Certificate {
-                certificate_arn: Some(c),
-                is_default: None,
-            }]
-        });
-        listener.ssl_policy = tls.ssl_policy;
-        listener.alpn_policy = tls.alpn;
-        listener.mutual_authentication = tls.mutual;
+        tls.apply_to(&mut listener);
         if let Some(a) = &new_actions {
             listener.default_actions = Some(a.clone());
         }
@@ -633,15 +328,7 @@ impl Service<'_> {
             .get_mut(&arn)
             .ok_or_else(|| listener_not_found(&arn))?;
         if protocol != old_protocol {
-            // The attribute set depends on the protocol: keep the values of keys that remain.
-            let mut next: BTreeMap<String, String> =
-                attributes::listener_defaults(&protocol, &lb_type);
-            for (k, v) in next.iter_mut() {
-                if let Some(old_v) = rec.attributes.get(k) {
-                    *v = old_v.clone();
-                }
-            }
-            rec.attributes = next;
+            rec.attributes = carried_over(&rec.attributes, &protocol, &lb_type);
         }
         if !matches!(protocol.as_str(), "HTTPS" | "TLS") {
             rec.extra_certificates.clear();
@@ -658,10 +345,7 @@ impl Service<'_> {
     }
 
     /// DeleteListener: removes the listener and its rules.
-    pub fn delete_listener_impl(
-        &mut self,
-        i: m::DeleteListenerInput,
-    ) -> ApiResult<m::DeleteListenerOutput> {
+    fn delete_listener(&mut self, i: m::DeleteListenerInput) -> ApiResult<m::DeleteListenerOutput> {
         let arn = i.listener_arn.unwrap_or_default();
         self.listener(&arn)?;
         let scope = self.scope_mut()?;
@@ -670,8 +354,8 @@ impl Service<'_> {
     }
 
     /// DescribeListenerAttributes.
-    pub fn describe_listener_attributes_impl(
-        &self,
+    fn describe_listener_attributes(
+        &mut self,
         i: m::DescribeListenerAttributesInput,
     ) -> ApiResult<m::DescribeListenerAttributesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;
@@ -681,7 +365,7 @@ impl Service<'_> {
     }
 
     /// ModifyListenerAttributes: validates every pair first; returns the full attribute set.
-    pub fn modify_listener_attributes_impl(
+    fn modify_listener_attributes(
         &mut self,
         i: m::ModifyListenerAttributesInput,
     ) -> ApiResult<m::ModifyListenerAttributesOutput> {
@@ -696,7 +380,7 @@ impl Service<'_> {
     }
 
     /// AddListenerCertificates: one certificate per call; an existing one is not added twice.
-    pub fn add_listener_certificates_impl(
+    fn add_listener_certificates(
         &mut self,
         i: m::AddListenerCertificatesInput,
     ) -> ApiResult<m::AddListenerCertificatesOutput> {
@@ -704,16 +388,18 @@ impl Service<'_> {
         let rec = self.listener(&arn)?;
         let protocol = effective_protocol(&rec.listener);
         if !matches!(protocol.as_str(), "HTTPS" | "TLS") {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Certificates cannot be added to {protocol} listeners"
             )));
         }
         let certs = i.certificates.unwrap_or_default();
         if certs.is_empty() {
-            return Err(ApiError::v("A certificate must be specified"));
+            return Err(ApiError::validation("A certificate must be specified"));
         }
         if certs.len() > 1 {
-            return Err(ApiError::v("Only one certificate can be added per call"));
+            return Err(ApiError::validation(
+                "Only one certificate can be added per call",
+            ));
         }
         let cert = check_certificate_arn(&certs[0])?;
         let lb_arn = rec.listener.load_balancer_arn.clone().unwrap_or_default();
@@ -729,7 +415,7 @@ impl Service<'_> {
                 "certificates-per-application-load-balancer"
             };
             if in_use as i64 >= quota(&self.ctx.config, name) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::TooManyCertificates,
                     "You've reached the limit on the number of certificates per load balancer",
                 ));
@@ -753,7 +439,7 @@ impl Service<'_> {
     }
 
     /// RemoveListenerCertificates: the default certificate cannot be removed.
-    pub fn remove_listener_certificates_impl(
+    fn remove_listener_certificates(
         &mut self,
         i: m::RemoveListenerCertificatesInput,
     ) -> ApiResult<m::RemoveListenerCertificatesOutput> {
@@ -771,7 +457,7 @@ impl Service<'_> {
             if let Some(pos) = extra.iter().position(|e| *e == c) {
                 extra.remove(pos);
             } else if default.as_deref() == Some(c.as_str()) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::OperationNotPermitted,
                     "Default certificate cannot be removed",
                 ));
@@ -784,8 +470,8 @@ impl Service<'_> {
 
     /// DescribeListenerCertificates: the default certificate (IsDefault true), then the added
     /// ones (IsDefault false), paged.
-    pub fn describe_listener_certificates_impl(
-        &self,
+    fn describe_listener_certificates(
+        &mut self,
         i: m::DescribeListenerCertificatesInput,
     ) -> ApiResult<m::DescribeListenerCertificatesOutput> {
         let rec = self.listener(i.listener_arn.as_deref().unwrap_or_default())?;
@@ -811,6 +497,46 @@ impl Service<'_> {
             next_marker,
         })
     }
+}
+
+/// Stores a new listener and its default rule, whose actions are the listener's defaults.
+fn insert_with_default_rule(
+    scope: &mut Scope,
+    listener: &m::Listener,
+    attributes: BTreeMap<String, String>,
+    tags: crate::state::Tags,
+    default_actions: Vec<m::Action>,
+) {
+    let listener_arn = listener.listener_arn.clone().unwrap_or_default();
+    let rule_arn = arn::rule_arn(&listener_arn, &arn::new_id());
+    let seq = scope.seq();
+    scope.listeners.insert(
+        listener_arn.clone(),
+        ListenerRec {
+            listener: listener.clone(),
+            attributes,
+            tags,
+            extra_certificates: Vec::new(),
+            seq,
+        },
+    );
+    let seq = scope.seq();
+    scope.rules.insert(
+        rule_arn.clone(),
+        RuleRec {
+            rule: m::Rule {
+                rule_arn: Some(rule_arn),
+                priority: Some("default".into()),
+                conditions: Some(Vec::new()),
+                actions: Some(default_actions),
+                is_default: Some(true),
+                transforms: None,
+            },
+            listener_arn,
+            tags: Vec::new(),
+            seq,
+        },
+    );
 }
 
 fn delete_listener_and_rules(scope: &mut Scope, listener_arn: &str) {
@@ -840,84 +566,4 @@ pub fn delete_listeners_of_lb(scope: &mut Scope, lb_arn: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn protocol_and_port_rules_by_lb_type() {
-        assert_eq!(
-            check_protocol_port("application", Some("HTTP"), Some(80)).unwrap(),
-            ("HTTP".to_string(), 80)
-        );
-        assert_eq!(
-            check_protocol_port("application", Some("TCP"), Some(80))
-                .unwrap_err()
-                .message(),
-            "Listener protocol 'TCP' must be one of 'HTTP, HTTPS'"
-        );
-        assert_eq!(
-            check_protocol_port("network", Some("HTTP"), Some(80))
-                .unwrap_err()
-                .message(),
-            "Listener protocol 'HTTP' must be one of 'TCP, TLS, UDP, TCP_UDP, QUIC, TCP_QUIC'"
-        );
-        assert_eq!(
-            check_protocol_port("network", Some("TCP"), None)
-                .unwrap_err()
-                .message(),
-            "A listener port must be specified"
-        );
-        assert_eq!(
-            check_protocol_port("gateway", None, None).unwrap(),
-            ("GENEVE".to_string(), 6081)
-        );
-        assert_eq!(
-            check_protocol_port("gateway", None, Some(6081))
-                .unwrap_err()
-                .message(),
-            "A port cannot be specified for gateway listeners"
-        );
-        assert_eq!(
-            check_protocol_port("gateway", Some("GENEVE"), None)
-                .unwrap_err()
-                .message(),
-            "A protocol cannot be specified for gateway listeners"
-        );
-    }
-
-    #[test]
-    fn cascade_removes_rules() {
-        let mut s = Scope::new("123456789012", "us-east-1");
-        let lb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/0000000000000001";
-        let l = arn::listener_arn(lb, "0000000000000002");
-        let r = arn::rule_arn(&l, "0000000000000003");
-        s.listeners.insert(
-            l.clone(),
-            ListenerRec {
-                listener: m::Listener {
-                    listener_arn: Some(l.clone()),
-                    load_balancer_arn: Some(lb.into()),
-                    ..Default::default()
-                },
-                attributes: BTreeMap::new(),
-                tags: Vec::new(),
-                extra_certificates: Vec::new(),
-                seq: 1,
-            },
-        );
-        s.rules.insert(
-            r.clone(),
-            RuleRec {
-                rule: m::Rule {
-                    rule_arn: Some(r.clone()),
-                    ..Default::default()
-                },
-                listener_arn: l.clone(),
-                tags: Vec::new(),
-                seq: 2,
-            },
-        );
-        delete_listeners_of_lb(&mut s, lb);
-        assert!(s.listeners.is_empty() && s.rules.is_empty());
-    }
-}
+mod tests;

@@ -21,22 +21,22 @@ fn hosted_zone(lb_type: &str) -> &'static str {
 /// AWS's rules for load balancer names.
 pub fn check_name(name: &str) -> ApiResult<()> {
     if name.chars().count() > 32 {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' cannot be longer than '32' characters"
         )));
     }
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
         )));
     }
     if name.starts_with('-') || name.ends_with('-') {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' cannot begin or end with a hyphen"
         )));
     }
     if name.starts_with("internal-") {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "Load balancer name '{name}' cannot begin with 'internal-'"
         )));
     }
@@ -61,7 +61,7 @@ fn subnet_list(
     mappings: Option<Vec<m::SubnetMapping>>,
 ) -> ApiResult<Vec<m::SubnetMapping>> {
     match (subnets, mappings) {
-        (Some(s), Some(mm)) if !s.is_empty() && !mm.is_empty() => Err(ApiError::v(
+        (Some(s), Some(mm)) if !s.is_empty() && !mm.is_empty() => Err(ApiError::validation(
             "You must specify either subnets or subnet mappings, not both",
         )),
         (Some(s), _) if !s.is_empty() => Ok(s
@@ -74,6 +74,94 @@ fn subnet_list(
         (_, Some(mm)) if !mm.is_empty() => Ok(mm),
         _ => Ok(Vec::new()),
     }
+}
+
+/// The scheme and IP address type of a new load balancer, with AWS's defaults and the
+/// combinations it refuses (gateway options, `dualstack-without-public-ipv4`).
+fn scheme_and_ip_type(
+    i: &m::CreateLoadBalancerInput,
+    lb_type: &str,
+) -> ApiResult<(String, String)> {
+    if lb_type == "gateway" && i.scheme.is_some() {
+        return Err(ApiError::validation(
+            "A scheme cannot be specified for a Gateway Load Balancer",
+        ));
+    }
+    if lb_type == "gateway" && i.security_groups.as_ref().is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::validation(
+            "Security groups cannot be specified for a Gateway Load Balancer",
+        ));
+    }
+    let scheme = i.scheme.clone().unwrap_or_else(|| "internet-facing".into());
+    let ip_type = i.ip_address_type.clone().unwrap_or_else(|| "ipv4".into());
+    if ip_type == "dualstack-without-public-ipv4" && lb_type != "application" {
+        return Err(ApiError::validation("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
+    }
+    if scheme == "internal" && ip_type == "dualstack-without-public-ipv4" {
+        return Err(ApiError::validation(
+            "Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'",
+        ));
+    }
+    Ok((scheme, ip_type))
+}
+
+/// A new load balancer's security groups: none for gateways, the VPC's default for an ALB
+/// given none; each must look like a group id.
+fn security_groups_for(
+    lb_type: &str,
+    vpc: &str,
+    given: Option<Vec<String>>,
+) -> ApiResult<Vec<String>> {
+    let sgs: Vec<String> = match (lb_type, given) {
+        ("gateway", _) => Vec::new(),
+        (_, Some(s)) if !s.is_empty() => s,
+        // ALBs get the VPC's default group when none is given; NLBs stay without.
+        ("application", _) => vec![crate::ec2::default_security_group_id(vpc)],
+        _ => Vec::new(),
+    };
+    for sg in &sgs {
+        if !sg.starts_with("sg-") {
+            return Err(ApiError::modeled(
+                E::InvalidSecurityGroup,
+                format!("Security group '{sg}' does not exist"),
+            ));
+        }
+    }
+    Ok(sgs)
+}
+
+/// Whether an existing load balancer has the settings a CreateLoadBalancer asks for (the
+/// security groups count only when given).
+fn same_settings(
+    e: &m::LoadBalancer,
+    lb_type: &str,
+    scheme: &str,
+    ip_type: &str,
+    zones: &[m::AvailabilityZone],
+    sgs: &[String],
+    sgs_given: bool,
+) -> bool {
+    let mut have: Vec<&str> = e
+        .availability_zones
+        .iter()
+        .flatten()
+        .filter_map(|z| z.subnet_id.as_deref())
+        .collect();
+    let mut want: Vec<&str> = zones
+        .iter()
+        .filter_map(|z| z.subnet_id.as_deref())
+        .collect();
+    have.sort();
+    want.sort();
+    let mut have_sg = e.security_groups.clone().unwrap_or_default();
+    let mut want_sg = sgs.to_vec();
+    have_sg.sort();
+    want_sg.sort();
+    e.type_.as_deref() == Some(lb_type)
+        && e.scheme.as_deref().unwrap_or("internet-facing") == scheme
+        && e.ip_address_type.as_deref() == Some(ip_type)
+        && have == want
+        && (!sgs_given || have_sg == want_sg)
 }
 
 impl Service<'_> {
@@ -91,7 +179,7 @@ impl Service<'_> {
         for sm in maps {
             let id = sm.subnet_id.clone().unwrap_or_default();
             if !id.starts_with("subnet-") {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::SubnetNotFound,
                     format!("The subnet ID '{id}' is not valid"),
                 ));
@@ -100,7 +188,7 @@ impl Service<'_> {
             let (v, az) = crate::ec2::subnet_info(self.scope(), region, &id);
             if let Some(prev) = &vpc {
                 if prev != &v {
-                    return Err(ApiError::m(
+                    return Err(ApiError::modeled(
                         E::InvalidSubnet,
                         "All subnets must belong to the same VPC",
                     ));
@@ -118,7 +206,7 @@ impl Service<'_> {
                     .iter()
                     .any(|z| z.zone_name.as_deref() == Some(az.as_str()))
             {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidConfigurationRequest,
                     "You can specify only one subnet per Availability Zone",
                 ));
@@ -141,10 +229,12 @@ impl Service<'_> {
             });
         }
         if zones.is_empty() {
-            return Err(ApiError::v("At least one subnet must be specified"));
+            return Err(ApiError::validation(
+                "At least one subnet must be specified",
+            ));
         }
         if lb_type == "application" && all_known && zones.len() < 2 {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "At least two subnets in two different Availability Zones must be specified",
             ));
         }
@@ -154,49 +244,43 @@ impl Service<'_> {
         ))
     }
 
+    /// `TooManyLoadBalancers` once the account has its quota of load balancers of `lb_type`.
+    fn check_lb_quota(&self, lb_type: &str) -> ApiResult<()> {
+        let quota_name = match lb_type {
+            "network" => "network-load-balancers",
+            "gateway" => "gateway-load-balancers",
+            _ => "application-load-balancers",
+        };
+        let count = self
+            .scope()
+            .load_balancers
+            .values()
+            .filter(|r| r.lb.type_.as_deref() == Some(lb_type))
+            .count();
+        if count as i64 >= super::limits::quota(&self.ctx.config, quota_name) {
+            return Err(ApiError::modeled(
+                E::TooManyLoadBalancers,
+                "The quota for the number of load balancers has been reached",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl m::LoadBalancers for Service<'_> {
     /// CreateLoadBalancer.
-    pub fn create_load_balancer_impl(
+    // Long: most of it is the one LoadBalancer record AWS answers with, built field by field.
+    fn create_load_balancer(
         &mut self,
         i: m::CreateLoadBalancerInput,
     ) -> ApiResult<m::CreateLoadBalancerOutput> {
         let name = i.name.clone().unwrap_or_default();
         check_name(&name)?;
         let lb_type = i.type_.clone().unwrap_or_else(|| "application".into());
-        if lb_type == "gateway" && i.scheme.is_some() {
-            return Err(ApiError::v(
-                "A scheme cannot be specified for a Gateway Load Balancer",
-            ));
-        }
-        if lb_type == "gateway" && i.security_groups.as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(ApiError::v(
-                "Security groups cannot be specified for a Gateway Load Balancer",
-            ));
-        }
-        let scheme = i.scheme.clone().unwrap_or_else(|| "internet-facing".into());
-        let ip_type = i.ip_address_type.clone().unwrap_or_else(|| "ipv4".into());
-        if ip_type == "dualstack-without-public-ipv4" && lb_type != "application" {
-            return Err(ApiError::v("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
-        }
-        if scheme == "internal" && ip_type == "dualstack-without-public-ipv4" {
-            return Err(ApiError::v("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
-        }
+        let (scheme, ip_type) = scheme_and_ip_type(&i, &lb_type)?;
         let maps = subnet_list(i.subnets.clone(), i.subnet_mappings.clone())?;
         let (vpc, zones) = self.zones(&lb_type, &maps)?;
-        let sgs: Vec<String> = match (&lb_type[..], i.security_groups.clone()) {
-            ("gateway", _) => Vec::new(),
-            (_, Some(s)) if !s.is_empty() => s,
-            // ALBs get the VPC's default group when none is given; NLBs stay without.
-            ("application", _) => vec![crate::ec2::default_security_group_id(&vpc)],
-            _ => Vec::new(),
-        };
-        for sg in &sgs {
-            if !sg.starts_with("sg-") {
-                return Err(ApiError::m(
-                    E::InvalidSecurityGroup,
-                    format!("Security group '{sg}' does not exist"),
-                ));
-            }
-        }
+        let sgs = security_groups_for(&lb_type, &vpc, i.security_groups.clone())?;
         let new_tags = tags::check_new(i.tags.as_deref().unwrap_or_default())?;
 
         // Same name: identical settings return the existing load balancer, anything else fails.
@@ -207,29 +291,17 @@ impl Service<'_> {
             .find(|r| r.lb.load_balancer_name.as_deref() == Some(&name))
         {
             let e = &existing.lb;
-            let mut have: Vec<&str> = e
-                .availability_zones
-                .iter()
-                .flatten()
-                .filter_map(|z| z.subnet_id.as_deref())
-                .collect();
-            let mut want: Vec<&str> = zones
-                .iter()
-                .filter_map(|z| z.subnet_id.as_deref())
-                .collect();
-            have.sort();
-            want.sort();
-            let mut have_sg = e.security_groups.clone().unwrap_or_default();
-            let mut want_sg = sgs.clone();
-            have_sg.sort();
-            want_sg.sort();
-            let same = e.type_.as_deref() == Some(&lb_type)
-                && e.scheme.as_deref().unwrap_or("internet-facing") == scheme
-                && e.ip_address_type.as_deref() == Some(&ip_type)
-                && have == want
-                && (i.security_groups.is_none() || have_sg == want_sg);
+            let same = same_settings(
+                e,
+                &lb_type,
+                &scheme,
+                &ip_type,
+                &zones,
+                &sgs,
+                i.security_groups.is_some(),
+            );
             if !same {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::DuplicateLoadBalancerName,
                     format!("A load balancer with the same name '{name}' exists, but with different settings"),
                 ));
@@ -239,23 +311,7 @@ impl Service<'_> {
             });
         }
 
-        let quota_name = match &lb_type[..] {
-            "network" => "network-load-balancers",
-            "gateway" => "gateway-load-balancers",
-            _ => "application-load-balancers",
-        };
-        let count = self
-            .scope()
-            .load_balancers
-            .values()
-            .filter(|r| r.lb.type_.as_deref() == Some(&lb_type))
-            .count();
-        if count as i64 >= super::limits::quota(&self.ctx.config, quota_name) {
-            return Err(ApiError::m(
-                E::TooManyLoadBalancers,
-                "The quota for the number of load balancers has been reached",
-            ));
-        }
+        self.check_lb_quota(&lb_type)?;
 
         let id = new_id();
         let lb_arn = arn(
@@ -319,14 +375,14 @@ impl Service<'_> {
     }
 
     /// DescribeLoadBalancers.
-    pub fn describe_load_balancers_impl(
-        &self,
+    fn describe_load_balancers(
+        &mut self,
         i: m::DescribeLoadBalancersInput,
     ) -> ApiResult<m::DescribeLoadBalancersOutput> {
         let arns = i.load_balancer_arns.unwrap_or_default();
         let names = i.names.unwrap_or_default();
         if !arns.is_empty() && !names.is_empty() {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Load balancer ARNs and names cannot be specified at the same time",
             ));
         }
@@ -350,7 +406,7 @@ impl Service<'_> {
     }
 
     /// DeleteLoadBalancer: succeeds for an unknown ARN; removes listeners and rules with it.
-    pub fn delete_load_balancer_impl(
+    fn delete_load_balancer(
         &mut self,
         i: m::DeleteLoadBalancerInput,
     ) -> ApiResult<m::DeleteLoadBalancerOutput> {
@@ -364,7 +420,7 @@ impl Service<'_> {
             .map(String::as_str)
             == Some("true")
         {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 format!("Load balancer '{lb_arn}' cannot be deleted because deletion protection is enabled"),
             ));
@@ -376,14 +432,14 @@ impl Service<'_> {
     }
 
     /// SetSubnets.
-    pub fn set_subnets_impl(&mut self, i: m::SetSubnetsInput) -> ApiResult<m::SetSubnetsOutput> {
+    fn set_subnets(&mut self, i: m::SetSubnetsInput) -> ApiResult<m::SetSubnetsOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         let rec = self.lb(&lb_arn)?;
         let lb_type = rec.lb.type_.clone().unwrap_or_default();
         let maps = subnet_list(i.subnets, i.subnet_mappings)?;
         let (vpc, zones) = self.zones(&lb_type, &maps)?;
         if rec.lb.vpc_id.as_deref().is_some_and(|v| v != vpc) && self.scope().ec2.contains(&vpc) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidSubnet,
                 "The subnets must belong to the load balancer's VPC",
             ));
@@ -405,14 +461,14 @@ impl Service<'_> {
     }
 
     /// SetSecurityGroups.
-    pub fn set_security_groups_impl(
+    fn set_security_groups(
         &mut self,
         i: m::SetSecurityGroupsInput,
     ) -> ApiResult<m::SetSecurityGroupsOutput> {
         let lb_arn = i.load_balancer_arn.clone().unwrap_or_default();
         let rec = self.lb(&lb_arn)?;
         if rec.lb.type_.as_deref() == Some("gateway") {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::InvalidConfigurationRequest,
                 "Security groups are not supported for Gateway Load Balancers",
             ));
@@ -420,14 +476,14 @@ impl Service<'_> {
         let sgs = i.security_groups.unwrap_or_default();
         for sg in &sgs {
             if !sg.starts_with("sg-") {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidSecurityGroup,
                     format!("Security group '{sg}' does not exist"),
                 ));
             }
         }
         if sgs.is_empty() && rec.lb.type_.as_deref() == Some("application") {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "At least one security group must be specified for an Application Load Balancer",
             ));
         }
@@ -447,7 +503,7 @@ impl Service<'_> {
     }
 
     /// SetIpAddressType.
-    pub fn set_ip_address_type_impl(
+    fn set_ip_address_type(
         &mut self,
         i: m::SetIpAddressTypeInput,
     ) -> ApiResult<m::SetIpAddressTypeOutput> {
@@ -455,10 +511,10 @@ impl Service<'_> {
         let rec = self.lb(&lb_arn)?;
         let t = i.ip_address_type.unwrap_or_default();
         if t == "dualstack-without-public-ipv4" && rec.lb.type_.as_deref() != Some("application") {
-            return Err(ApiError::v("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
+            return Err(ApiError::validation("IP address type 'dualstack-without-public-ipv4' is only supported by Application Load Balancers"));
         }
         if rec.lb.scheme.as_deref() == Some("internal") && t == "dualstack-without-public-ipv4" {
-            return Err(ApiError::v("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
+            return Err(ApiError::validation("Internal load balancers cannot use IP address type 'dualstack-without-public-ipv4'"));
         }
         let rec = self.lb_mut(&lb_arn)?;
         rec.lb.ip_address_type = Some(t.clone());
@@ -468,8 +524,8 @@ impl Service<'_> {
     }
 
     /// DescribeLoadBalancerAttributes.
-    pub fn describe_load_balancer_attributes_impl(
-        &self,
+    fn describe_load_balancer_attributes(
+        &mut self,
         i: m::DescribeLoadBalancerAttributesInput,
     ) -> ApiResult<m::DescribeLoadBalancerAttributesOutput> {
         let rec = self.lb(i.load_balancer_arn.as_deref().unwrap_or_default())?;
@@ -479,7 +535,7 @@ impl Service<'_> {
     }
 
     /// ModifyLoadBalancerAttributes: validates every pair first; answers with the full set.
-    pub fn modify_load_balancer_attributes_impl(
+    fn modify_load_balancer_attributes(
         &mut self,
         i: m::ModifyLoadBalancerAttributesInput,
     ) -> ApiResult<m::ModifyLoadBalancerAttributesOutput> {
@@ -495,7 +551,7 @@ impl Service<'_> {
 
 fn not_found_list(missing: &[&String]) -> ApiError {
     let list: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-    ApiError::m(
+    ApiError::modeled(
         E::LoadBalancerNotFound,
         format!("Load balancers '[{}]' not found", list.join(", ")),
     )

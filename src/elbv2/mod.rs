@@ -16,7 +16,6 @@ pub mod not_found;
 pub mod page;
 mod pem_text;
 pub mod rule;
-mod service;
 pub mod ssl_policies;
 pub mod tags;
 pub mod target_group;

@@ -12,9 +12,8 @@ pub fn page<T: Clone>(
     let size = page_size.unwrap_or(400).clamp(1, 400) as usize;
     let start = match marker {
         None => 0,
-        Some(m) => {
-            decode(m).ok_or_else(|| ApiError::v(format!("The marker '{m}' is not valid")))?
-        }
+        Some(m) => decode(m)
+            .ok_or_else(|| ApiError::validation(format!("The marker '{m}' is not valid")))?,
     };
     let start = start.min(items.len());
     let end = (start + size).min(items.len());

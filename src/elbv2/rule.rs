@@ -33,7 +33,7 @@ fn priority_key(r: &m::Rule) -> (u8, i64) {
 }
 
 fn priority_in_use(p: i32) -> ApiError {
-    ApiError::m(
+    ApiError::modeled(
         E::PriorityInUse,
         format!("Priority '{p}' is currently in use"),
     )
@@ -41,7 +41,7 @@ fn priority_in_use(p: i32) -> ApiError {
 
 fn check_priority(p: i32) -> ApiResult<()> {
     if !(1..=50_000).contains(&p) {
-        return Err(ApiError::v(format!(
+        return Err(ApiError::validation(format!(
             "1 validation error detected: Value '{p}' at 'priority' failed to satisfy constraint: Member must have value between 1 and 50000"
         )));
     }
@@ -74,19 +74,21 @@ impl Service<'_> {
             wildcards: quota(&self.ctx.config, "condition-wildcards-per-alb-rule"),
         }
     }
+}
 
+impl m::Rules for Service<'_> {
     /// CreateRule.
-    pub fn create_rule_impl(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
+    fn create_rule(&mut self, i: m::CreateRuleInput) -> ApiResult<m::CreateRuleOutput> {
         let listener_arn = i.listener_arn.clone().unwrap_or_default();
         let f = self.listener_facts(&listener_arn)?;
         if f.lb_type != "application" {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Rules can't be created for {} listeners of a load balancer of type '{}'",
                 f.protocol, f.lb_type
             )));
         }
         let priority = i.priority.ok_or_else(|| {
-            ApiError::v("1 validation error detected: Value null at 'priority' failed to satisfy constraint: Member must not be null")
+            ApiError::validation("1 validation error detected: Value null at 'priority' failed to satisfy constraint: Member must not be null")
         })?;
         check_priority(priority)?;
         let conditions = conditions::normalize_conditions(
@@ -118,7 +120,7 @@ impl Service<'_> {
             })
             .sum();
         if rules_on_lb as i64 >= quota(&self.ctx.config, "rules-per-application-load-balancer") {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyRules,
                 "You've reached the limit on the number of rules per load balancer",
             ));
@@ -152,14 +154,11 @@ impl Service<'_> {
 
     /// DescribeRules: a listener's rules by priority (default last), or the given rules in
     /// request order; paged.
-    pub fn describe_rules_impl(
-        &self,
-        i: m::DescribeRulesInput,
-    ) -> ApiResult<m::DescribeRulesOutput> {
+    fn describe_rules(&mut self, i: m::DescribeRulesInput) -> ApiResult<m::DescribeRulesOutput> {
         let arns = i.rule_arns.clone().unwrap_or_default();
         let items: Vec<m::Rule> =
             match (arns.is_empty(), i.listener_arn.as_deref()) {
-                (false, Some(_)) => return Err(ApiError::v(
+                (false, Some(_)) => return Err(ApiError::validation(
                     "Listener rule ARNs and a listener ARN cannot be specified at the same time",
                 )),
                 (false, None) => arns
@@ -174,7 +173,7 @@ impl Service<'_> {
                     rules.into_iter().map(public_rule).collect()
                 }
                 (true, None) => {
-                    return Err(ApiError::v(
+                    return Err(ApiError::validation(
                         "You must specify either listener rule ARNs or a listener ARN",
                     ))
                 }
@@ -188,29 +187,29 @@ impl Service<'_> {
 
     /// ModifyRule: replaces conditions, actions and/or transforms. New actions on the default
     /// rule are the listener's new default actions.
-    pub fn modify_rule_impl(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
+    fn modify_rule(&mut self, i: m::ModifyRuleInput) -> ApiResult<m::ModifyRuleOutput> {
         let arn = i.rule_arn.clone().unwrap_or_default();
         let rec = self.rule(&arn)?.clone();
         let reset = i.reset_transforms == Some(true);
         if i.conditions.is_none() && i.actions.is_none() && i.transforms.is_none() && !reset {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "Either conditions or actions must be specified",
             ));
         }
         if i.transforms.is_some() && reset {
-            return Err(ApiError::v(
+            return Err(ApiError::validation(
                 "'Transforms' and 'ResetTransforms' cannot be specified together",
             ));
         }
         let is_default = rec.rule.is_default == Some(true);
         if is_default && i.conditions.is_some() {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 "The conditions of a default rule cannot be modified",
             ));
         }
         if is_default && (i.transforms.is_some() || reset) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 "A default rule cannot have transforms",
             ));
@@ -262,10 +261,10 @@ impl Service<'_> {
     }
 
     /// DeleteRule: the default rule can't be deleted.
-    pub fn delete_rule_impl(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
+    fn delete_rule(&mut self, i: m::DeleteRuleInput) -> ApiResult<m::DeleteRuleOutput> {
         let arn = i.rule_arn.unwrap_or_default();
         if self.rule(&arn)?.rule.is_default == Some(true) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::OperationNotPermitted,
                 "Default rule cannot be deleted",
             ));
@@ -275,7 +274,7 @@ impl Service<'_> {
     }
 
     /// SetRulePriorities: all or nothing; returns the changed rules in request order.
-    pub fn set_rule_priorities_impl(
+    fn set_rule_priorities(
         &mut self,
         i: m::SetRulePrioritiesInput,
     ) -> ApiResult<m::SetRulePrioritiesOutput> {
@@ -286,17 +285,17 @@ impl Service<'_> {
             let arn = p.rule_arn.clone().unwrap_or_default();
             let rec = self.rule(&arn)?;
             if rec.rule.is_default == Some(true) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::OperationNotPermitted,
                     "The priority of a default rule cannot be changed",
                 ));
             }
             let priority = p.priority.ok_or_else(|| {
-                ApiError::v("1 validation error detected: Value null at 'rulePriorities.member.priority' failed to satisfy constraint: Member must not be null")
+                ApiError::validation("1 validation error detected: Value null at 'rulePriorities.member.priority' failed to satisfy constraint: Member must not be null")
             })?;
             check_priority(priority)?;
             if changes.iter().any(|(a, _, _)| *a == arn) {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "Rule '{arn}' was provided multiple times"
                 )));
             }
@@ -304,7 +303,7 @@ impl Service<'_> {
                 .iter()
                 .any(|(_, q, l)| *q == priority && *l == rec.listener_arn)
             {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "Priority '{priority}' was provided multiple times"
                 )));
             }

@@ -38,7 +38,7 @@ pub fn default_policy() -> &'static str {
 /// The policies matching the filters, in data-file order. An unknown name fails the call.
 pub fn select(names: &[String], lb_type: Option<&str>) -> ApiResult<Vec<m::SslPolicy>> {
     if names.iter().any(|n| !exists(n)) {
-        return Err(ApiError::m(
+        return Err(ApiError::modeled(
             E::SSLPolicyNotFound,
             "One or more ssl policies not found",
         ));
@@ -59,10 +59,10 @@ pub fn select(names: &[String], lb_type: Option<&str>) -> ApiResult<Vec<m::SslPo
         .collect())
 }
 
-impl Service<'_> {
+impl m::SslPolicies for Service<'_> {
     /// `DescribeSSLPolicies`.
-    pub fn describe_ssl_policies_impl(
-        &self,
+    fn describe_ssl_policies(
+        &mut self,
         i: m::DescribeSSLPoliciesInput,
     ) -> ApiResult<m::DescribeSSLPoliciesOutput> {
         let names = i.names.unwrap_or_default();

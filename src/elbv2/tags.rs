@@ -17,7 +17,7 @@ fn not_found(arn: &str) -> ApiError {
         ArnKind::Listener => listener_not_found(arn),
         ArnKind::Rule => rule_not_found(arn),
         ArnKind::TrustStore => ts_not_found(arn),
-        ArnKind::Unknown => ApiError::v(format!("'{arn}' is not a valid resource ARN")),
+        ArnKind::Unknown => ApiError::validation(format!("'{arn}' is not a valid resource ARN")),
     }
 }
 
@@ -27,15 +27,15 @@ pub fn check_new(tags: &[m::Tag]) -> ApiResult<Tags> {
     for t in tags {
         let key = t.key.clone().unwrap_or_default();
         if key.is_empty() {
-            return Err(ApiError::v("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null"));
+            return Err(ApiError::validation("1 validation error detected: Value null at 'tags.member.key' failed to satisfy constraint: Member must not be null"));
         }
         if key.starts_with("aws:") {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Tag key '{key}' cannot start with 'aws:'"
             )));
         }
         if out.iter().any(|(k, _)| *k == key) {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::DuplicateTagKeys,
                 format!("Tag key '{key}' specified more than once"),
             ));
@@ -43,7 +43,7 @@ pub fn check_new(tags: &[m::Tag]) -> ApiResult<Tags> {
         out.push((key, t.value.clone().unwrap_or_default()));
     }
     if out.len() > MAX_TAGS {
-        return Err(ApiError::m(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
+        return Err(ApiError::modeled(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
     }
     Ok(out)
 }
@@ -58,7 +58,7 @@ pub fn merge(tags: &mut Tags, add: &Tags) -> ApiResult<()> {
         }
     }
     if next.len() > MAX_TAGS {
-        return Err(ApiError::m(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
+        return Err(ApiError::modeled(E::TooManyTags, "The quota for the number of tags that can be assigned to a load balancer has been reached"));
     }
     *tags = next;
     Ok(())
@@ -101,9 +101,11 @@ impl Service<'_> {
         };
         t.ok_or_else(|| not_found(arn))
     }
+}
 
+impl m::Tags for Service<'_> {
     /// AddTags.
-    pub fn add_tags_impl(&mut self, i: m::AddTagsInput) -> ApiResult<m::AddTagsOutput> {
+    fn add_tags(&mut self, i: m::AddTagsInput) -> ApiResult<m::AddTagsOutput> {
         let add = check_new(i.tags.as_deref().unwrap_or_default())?;
         for arn in i.resource_arns.unwrap_or_default() {
             merge(self.tags_mut(&arn)?, &add)?;
@@ -112,7 +114,7 @@ impl Service<'_> {
     }
 
     /// RemoveTags.
-    pub fn remove_tags_impl(&mut self, i: m::RemoveTagsInput) -> ApiResult<m::RemoveTagsOutput> {
+    fn remove_tags(&mut self, i: m::RemoveTagsInput) -> ApiResult<m::RemoveTagsOutput> {
         let keys = i.tag_keys.unwrap_or_default();
         for arn in i.resource_arns.unwrap_or_default() {
             self.tags_mut(&arn)?.retain(|(k, _)| !keys.contains(k));
@@ -121,7 +123,7 @@ impl Service<'_> {
     }
 
     /// DescribeTags: one entry per ARN, even when it has no tags.
-    pub fn describe_tags_impl(&self, i: m::DescribeTagsInput) -> ApiResult<m::DescribeTagsOutput> {
+    fn describe_tags(&mut self, i: m::DescribeTagsInput) -> ApiResult<m::DescribeTagsOutput> {
         let mut out = Vec::new();
         for arn in i.resource_arns.unwrap_or_default() {
             let tags = self.tags_of(&arn)?;

@@ -70,7 +70,7 @@ pub fn registered_health(in_use: bool, hc_enabled: bool, probed: Option<Health>)
 
 /// Checks a target id against the group's target type.
 pub fn check_target_id(target_type: &str, ip_type: &str, id: &str) -> ApiResult<()> {
-    let invalid = |msg: String| ApiError::m(E::InvalidTarget, msg);
+    let invalid = |msg: String| ApiError::modeled(E::InvalidTarget, msg);
     match target_type {
         "ip" => {
             let ip: IpAddr = id
@@ -125,9 +125,74 @@ fn target_api(t: &TargetRec, lambda: bool) -> m::TargetDescription {
     }
 }
 
+/// One target's entry in DescribeTargetHealth: its health, the port it is checked on (none
+/// while not in use), and the fields AWS always adds.
+fn description(
+    t: &TargetRec,
+    h: Health,
+    lambda: bool,
+    hc_port: Option<&str>,
+    anomaly: bool,
+) -> m::TargetHealthDescription {
+    let resolved_port = match hc_port {
+        _ if lambda => None,
+        Some("traffic-port") | None => Some(t.port.to_string()),
+        Some(p) => Some(p.to_string()),
+    };
+    let not_in_use = h.reason == Some("Target.NotInUse");
+    m::TargetHealthDescription {
+        target: Some(target_api(t, lambda)),
+        health_check_port: if not_in_use { None } else { resolved_port },
+        target_health: Some(m::TargetHealth {
+            state: Some(h.state.to_string()),
+            reason: h.reason.map(String::from),
+            description: h.description,
+        }),
+        anomaly_detection: anomaly.then(|| m::AnomalyDetection {
+            result: Some("normal".into()),
+            mitigation_in_effect: Some("no".into()),
+        }),
+        // AWS returns this on every description (moto's AWS-verified test pops it).
+        administrative_override: Some(m::AdministrativeOverride {
+            state: Some("no_override".into()),
+            reason: Some("AdministrativeOverride.NoOverride".into()),
+            description: Some("No override is currently active on target".into()),
+        }),
+    }
+}
+
 impl Service<'_> {
+    /// AWS counts targets per load balancer (`targets-per-application-load-balancer`, …) over
+    /// every target group the load balancer's listeners and rules forward to.
+    fn check_targets_per_lb(&self, tg_arn: &str) -> ApiResult<()> {
+        for lb_arn in self.lbs_using_tg(tg_arn) {
+            let lb_type = self.lb(&lb_arn)?.lb.type_.clone().unwrap_or_default();
+            let quota = match lb_type.as_str() {
+                "network" => "targets-per-network-load-balancer",
+                "gateway" => continue,
+                _ => "targets-per-application-load-balancer",
+            };
+            let limit = super::limits::quota(&self.ctx.config, quota);
+            let total: usize = self
+                .tgs_of_lb(&lb_arn)
+                .iter()
+                .filter_map(|tg| self.scope().target_groups.get(tg))
+                .map(|t| t.targets.len())
+                .sum();
+            if total as i64 > limit {
+                return Err(ApiError::modeled(
+                    E::TooManyTargets,
+                    format!("You've reached the limit on the number of targets for load balancer '{lb_arn}'"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl m::Targets for Service<'_> {
     /// RegisterTargets: re-registering is a no-op; a draining target comes back.
-    pub fn register_targets_impl(
+    fn register_targets(
         &mut self,
         i: m::RegisterTargetsInput,
     ) -> ApiResult<m::RegisterTargetsOutput> {
@@ -146,21 +211,21 @@ impl Service<'_> {
         for t in i.targets.unwrap_or_default() {
             let id = t.id.unwrap_or_default();
             if id.is_empty() {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidTarget,
                     "A target ID must be specified",
                 ));
             }
             check_target_id(&tt, &ip_type, &id)?;
             if tt == "alb" && !self.scope().load_balancers.contains(&id) {
-                return Err(ApiError::m(
+                return Err(ApiError::modeled(
                     E::InvalidTarget,
                     format!("The load balancer '{id}' does not exist"),
                 ));
             }
             let port = if lambda { 0 } else { t.port.unwrap_or(tg_port) };
             if !lambda && !(1..=65535).contains(&port) {
-                return Err(ApiError::v(format!(
+                return Err(ApiError::validation(format!(
                     "Port '{port}' must be between 1 and 65535"
                 )));
             }
@@ -192,7 +257,7 @@ impl Service<'_> {
         }
         let single = lambda || tt == "alb";
         if single && rec.targets.len() > 1 {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyTargets,
                 format!(
                     "A target group with target type '{tt}' can have only one registered target"
@@ -200,7 +265,7 @@ impl Service<'_> {
             ));
         }
         if rec.targets.len() as i64 > limit {
-            return Err(ApiError::m(
+            return Err(ApiError::modeled(
                 E::TooManyTargets,
                 "You've reached the limit on the number of targets per target group",
             ));
@@ -209,36 +274,9 @@ impl Service<'_> {
         Ok(m::RegisterTargetsOutput {})
     }
 
-    /// AWS counts targets per load balancer (`targets-per-application-load-balancer`, …) over
-    /// every target group the load balancer's listeners and rules forward to.
-    fn check_targets_per_lb(&self, tg_arn: &str) -> ApiResult<()> {
-        for lb_arn in self.lbs_using_tg(tg_arn) {
-            let lb_type = self.lb(&lb_arn)?.lb.type_.clone().unwrap_or_default();
-            let quota = match lb_type.as_str() {
-                "network" => "targets-per-network-load-balancer",
-                "gateway" => continue,
-                _ => "targets-per-application-load-balancer",
-            };
-            let limit = super::limits::quota(&self.ctx.config, quota);
-            let total: usize = self
-                .tgs_of_lb(&lb_arn)
-                .iter()
-                .filter_map(|tg| self.scope().target_groups.get(tg))
-                .map(|t| t.targets.len())
-                .sum();
-            if total as i64 > limit {
-                return Err(ApiError::m(
-                    E::TooManyTargets,
-                    format!("You've reached the limit on the number of targets for load balancer '{lb_arn}'"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     /// DeregisterTargets: unknown targets succeed. A target of a group in use drains for
     /// `deregistration_delay.timeout_seconds` × the health time scale; otherwise it is gone.
-    pub fn deregister_targets_impl(
+    fn deregister_targets(
         &mut self,
         i: m::DeregisterTargetsInput,
     ) -> ApiResult<m::DeregisterTargetsOutput> {
@@ -280,8 +318,8 @@ impl Service<'_> {
     }
 
     /// DescribeTargetHealth: every registered and draining target, or the requested ones.
-    pub fn describe_target_health_impl(
-        &self,
+    fn describe_target_health(
+        &mut self,
         i: m::DescribeTargetHealthInput,
     ) -> ApiResult<m::DescribeTargetHealthOutput> {
         let arn = i.target_group_arn.unwrap_or_default();
@@ -300,33 +338,8 @@ impl Service<'_> {
         let draining: Vec<&DrainingTarget> =
             rec.draining.iter().filter(|d| d.until_ms > now).collect();
 
-        let describe = |t: &TargetRec, h: Health| -> m::TargetHealthDescription {
-            let resolved_port = match hc_port.as_deref() {
-                _ if lambda => None,
-                Some("traffic-port") | None => Some(t.port.to_string()),
-                Some(p) => Some(p.to_string()),
-            };
-            let not_in_use = h.reason == Some("Target.NotInUse");
-            m::TargetHealthDescription {
-                target: Some(target_api(t, lambda)),
-                health_check_port: if not_in_use { None } else { resolved_port },
-                target_health: Some(m::TargetHealth {
-                    state: Some(h.state.to_string()),
-                    reason: h.reason.map(String::from),
-                    description: h.description,
-                }),
-                anomaly_detection: anomaly.then(|| m::AnomalyDetection {
-                    result: Some("normal".into()),
-                    mitigation_in_effect: Some("no".into()),
-                }),
-                // AWS returns this on every description (moto's AWS-verified test pops it).
-                administrative_override: Some(m::AdministrativeOverride {
-                    state: Some("no_override".into()),
-                    reason: Some("AdministrativeOverride.NoOverride".into()),
-                    description: Some("No override is currently active on target".into()),
-                }),
-            }
-        };
+        let describe =
+            |t: &TargetRec, h: Health| description(t, h, lambda, hc_port.as_deref(), anomaly);
         let of_registered = |t: &TargetRec| {
             let key = TargetKey {
                 tg_arn: arn.clone(),

@@ -13,7 +13,7 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
         let rewrites = match ty {
             "host-header-rewrite" => {
                 if t.url_rewrite_config.is_some() {
-                    return Err(ApiError::v(
+                    return Err(ApiError::validation(
                         "'UrlRewriteConfig' can be specified only with 'url-rewrite' transforms",
                     ));
                 }
@@ -23,7 +23,7 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
             }
             "url-rewrite" => {
                 if t.host_header_rewrite_config.is_some() {
-                    return Err(ApiError::v("'HostHeaderRewriteConfig' can be specified only with 'host-header-rewrite' transforms"));
+                    return Err(ApiError::validation("'HostHeaderRewriteConfig' can be specified only with 'host-header-rewrite' transforms"));
                 }
                 t.url_rewrite_config
                     .as_ref()
@@ -38,7 +38,7 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
             }
         };
         if out.iter().any(|o| o.type_.as_deref() == Some(ty)) {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "Only one '{ty}' transform can be specified per rule"
             )));
         }
@@ -48,12 +48,12 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
             "HostHeaderRewriteConfig"
         };
         let rewrites = rewrites.ok_or_else(|| {
-            ApiError::v(format!(
+            ApiError::validation(format!(
                 "A '{cfg_name}' must be specified with '{ty}' transforms"
             ))
         })?;
         if rewrites.len() != 1 {
-            return Err(ApiError::v(format!(
+            return Err(ApiError::validation(format!(
                 "A '{ty}' transform must have exactly one rewrite"
             )));
         }
@@ -61,10 +61,10 @@ pub fn normalize_transforms(ts: &[m::RuleTransform]) -> ApiResult<Vec<m::RuleTra
             let regex = r.regex.as_deref().unwrap_or_default();
             let replace = r.replace.as_deref().unwrap_or_default();
             if regex.is_empty() || regex.chars().count() > 1024 || replace.chars().count() > 1024 {
-                return Err(ApiError::v(format!("The '{ty}' regex must be 1 to 1024 characters and the replacement at most 1024")));
+                return Err(ApiError::validation(format!("The '{ty}' regex must be 1 to 1024 characters and the replacement at most 1024")));
             }
             regex::Regex::new(regex).map_err(|_| {
-                ApiError::v(format!(
+                ApiError::validation(format!(
                     "The '{ty}' regular expression '{regex}' is not valid"
                 ))
             })?;
