@@ -14,9 +14,10 @@ use super::snapshot::{ListenerRoute, Routing};
 use super::tls::{self, ListenerCerts};
 use super::{DataPlane, Endpoint, Settings};
 use arc_swap::ArcSwapOption;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
 /// What serves a port, from the protocol of its oldest load balancer's listener.
@@ -222,7 +223,7 @@ impl Sockets {
     /// Binds the ports `routing` serves and closes the others; returns where each listener is
     /// served, or why not.
     pub(super) fn reconcile(&self, dp: &Arc<DataPlane>, routing: &Routing) -> Vec<Endpoint> {
-        let mut sockets = self.0.lock().unwrap();
+        let mut sockets = self.0.lock();
         // Ports to serve, with what serves them.
         let wanted: HashMap<u16, Kind> = routing
             .ports

@@ -6,10 +6,10 @@
 //! * [`TargetPicker`] — the target group's `load_balancing.algorithm.type` (+ slow start):
 //!   chooses which target inside the group serves the request.
 
+use parking_lot::Mutex;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 /// One step of nginx's smooth weighted round robin: every item with weight `w > 0` gains `w`,
 /// the largest current weight wins and pays back the total. Items with `w <= 0` are skipped and
@@ -34,12 +34,6 @@ fn swrr_step(current: &mut [i64], weight: impl Fn(usize) -> i64) -> Option<usize
         current[b] -= total;
     }
     best
-}
-
-/// A poisoned lock only means another request panicked mid-step; the state is still a valid
-/// vector of integers, so keep serving rather than cascading the panic.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Smooth weighted round robin (nginx's algorithm) over integer weights.
@@ -69,7 +63,7 @@ impl WeightedPicker {
         if let [w] = self.weights[..] {
             return (w > 0).then_some(0);
         }
-        let mut cur = lock(&self.current);
+        let mut cur = self.current.lock();
         swrr_step(&mut cur, |i| self.weights[i])
     }
 }
@@ -208,7 +202,7 @@ impl TargetPicker {
         match self.algorithm {
             Algorithm::RoundRobin => match ramping {
                 Some(ss) => {
-                    let mut cur = lock(&self.swrr);
+                    let mut cur = self.swrr.lock();
                     if cur.len() != n {
                         cur.resize(n, 0);
                     }

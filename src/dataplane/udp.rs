@@ -4,9 +4,10 @@
 //! A flow with no datagram either way for `FLOW_IDLE` is forgotten (NLB's UDP idle timeout).
 
 use super::DataPlane;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 
@@ -32,13 +33,9 @@ pub async fn serve(dp: Arc<DataPlane>, socket: std::net::UdpSocket, port: u16) {
         let Ok((n, client)) = socket.recv_from(&mut buf).await else {
             continue;
         };
-        let existing = flows.lock().ok().and_then(|f| {
-            f.get(&client).map(|fl| {
-                if let Ok(mut l) = fl.last.lock() {
-                    *l = Instant::now();
-                }
-                fl.upstream.clone()
-            })
+        let existing = flows.lock().get(&client).map(|fl| {
+            *fl.last.lock() = Instant::now();
+            fl.upstream.clone()
         });
         let upstream = match existing {
             Some(u) => u,
@@ -76,7 +73,7 @@ async fn open_flow(
     upstream.connect(addr).await.ok()?;
     let upstream = Arc::new(upstream);
     let last = Arc::new(Mutex::new(Instant::now()));
-    flows.lock().ok()?.insert(
+    flows.lock().insert(
         client,
         Flow {
             upstream: upstream.clone(),
@@ -88,15 +85,13 @@ async fn open_flow(
         let _inflight = tg.start(t);
         let mut buf = vec![0u8; 65_535];
         loop {
-            let idle_for = last.lock().map(|l| l.elapsed()).unwrap_or(FLOW_IDLE);
+            let idle_for = last.lock().elapsed();
             let Some(left) = FLOW_IDLE.checked_sub(idle_for).filter(|d| !d.is_zero()) else {
                 break;
             };
             match tokio::time::timeout(left, up.recv(&mut buf)).await {
                 Ok(Ok(n)) => {
-                    if let Ok(mut l) = last.lock() {
-                        *l = Instant::now();
-                    }
+                    *last.lock() = Instant::now();
                     let _ = listener.send_to(&buf[..n], client).await;
                 }
                 // ICMP unreachable surfaces as an error on a connected socket: keep the flow,
@@ -105,7 +100,8 @@ async fn open_flow(
                 Err(_) => {}
             }
         }
-        if let Ok(mut f) = flows.lock() {
+        {
+            let mut f = flows.lock();
             if f.get(&client)
                 .is_some_and(|fl| Arc::ptr_eq(&fl.upstream, &up))
             {

@@ -2,9 +2,10 @@
 //! Written by the prober; read by `DescribeTargetHealth` ([`HealthTable::get_for`]) and, through
 //! each target's [`TargetCell`], by the data planes without a lock.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Identifies a target within a target group.
@@ -128,7 +129,7 @@ pub struct HealthTable {
 impl HealthTable {
     /// The last known health of a target.
     pub fn get(&self, k: &TargetKey) -> Option<Health> {
-        let map = self.map.read().unwrap();
+        let map = self.map.read();
         map.get(k)?.entry.as_ref().map(|e| e.health.clone())
     }
     /// Records a target's health.
@@ -136,7 +137,7 @@ impl HealthTable {
         self.put(k, h, None);
     }
     fn put(&self, k: TargetKey, h: Health, epoch: Option<i64>) {
-        let mut map = self.map.write().unwrap();
+        let mut map = self.map.write();
         let slot = map.entry(k).or_default();
         slot.cell.publish(&h, epoch);
         let changed = slot
@@ -150,7 +151,7 @@ impl HealthTable {
     }
     /// Forgets everything (reset).
     pub fn clear(&self) {
-        let mut map = self.map.write().unwrap();
+        let mut map = self.map.write();
         for s in map.values_mut() {
             s.entry = None;
             s.cell.reset();
@@ -161,7 +162,7 @@ impl HealthTable {
     /// The health of a target for one registration (`registered_ms`); health recorded for an
     /// earlier registration of the same id and port does not count.
     pub fn get_for(&self, k: &TargetKey, registered_ms: i64) -> Option<Health> {
-        let map = self.map.read().unwrap();
+        let map = self.map.read();
         let e = map.get(k)?.entry.as_ref()?;
         (e.epoch.is_none() || e.epoch == Some(registered_ms)).then(|| e.health.clone())
     }
@@ -171,7 +172,7 @@ impl HealthTable {
     }
     /// The data plane's view of a target (created empty if the prober has not seen it yet).
     pub fn cell(&self, k: &TargetKey) -> Arc<TargetCell> {
-        if let Some(s) = self.map.read().unwrap().get(k) {
+        if let Some(s) = self.map.read().get(k) {
             return s.cell.clone();
         }
         self.map
@@ -184,13 +185,13 @@ impl HealthTable {
     }
     /// Puts a healthy target in slow start from `now_ms`.
     pub fn enter_slow_start(&self, k: &TargetKey, now_ms: i64) {
-        if let Some(s) = self.map.read().unwrap().get(k) {
+        if let Some(s) = self.map.read().get(k) {
             s.cell.slow_since_ms.store(now_ms, Ordering::Relaxed);
         }
     }
     /// Forgets one target.
     pub fn remove(&self, k: &TargetKey) {
-        let mut map = self.map.write().unwrap();
+        let mut map = self.map.write();
         if let Some(s) = map.get_mut(k) {
             let had = s.entry.take().is_some();
             s.cell.reset();
@@ -211,7 +212,7 @@ impl HealthTable {
     }
     /// Forgets a target's health if it was recorded for another registration.
     pub(super) fn remove_stale(&self, k: &TargetKey, registered_ms: i64) {
-        let mut map = self.map.write().unwrap();
+        let mut map = self.map.write();
         if let Some(s) = map.get_mut(k) {
             if s.entry
                 .as_ref()
@@ -290,6 +291,6 @@ mod tests {
         assert!(Arc::ptr_eq(&cell, &t.cell(&k)));
         drop(cell);
         t.prune();
-        assert!(t.map.read().unwrap().is_empty());
+        assert!(t.map.read().is_empty());
     }
 }

@@ -16,9 +16,10 @@ use crate::config::Config;
 use crate::dataplane::DataPlane;
 use crate::health::HealthTable;
 use crate::writer::Published;
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::watch;
 use translators::model::{CertFiles, EntryPoint, State};
 
@@ -97,7 +98,7 @@ impl Traefik {
             .filter(|l| served_protocol(&l.protocol))
             .map(|l| l.arn.as_str())
             .collect();
-        let mut assigned = self.assigned.lock().unwrap();
+        let mut assigned = self.assigned.lock();
         assigned.retain(|arn, _| listeners.contains(&arn.as_str()));
         for arn in &listeners {
             if assigned.contains_key(*arn) {
@@ -116,7 +117,7 @@ impl Traefik {
 
     /// Certificate files already written, for the load balancers of `st`.
     pub fn certificates_for(&self, st: &State) -> BTreeMap<String, CertFiles> {
-        let certs = self.certs.lock().unwrap();
+        let certs = self.certs.lock();
         st.load_balancers
             .iter()
             .filter_map(|lb| {
@@ -129,15 +130,12 @@ impl Traefik {
 
     /// Remembers the certificate files of a DNS name.
     fn set_certificate(&self, dns_name: &str, files: CertFiles) {
-        self.certs
-            .lock()
-            .unwrap()
-            .insert(dns_name.to_string(), files);
+        self.certs.lock().insert(dns_name.to_string(), files);
     }
 
     /// Whether certificate files exist for a DNS name.
     fn has_certificate(&self, dns_name: &str) -> bool {
-        self.certs.lock().unwrap().contains_key(dns_name)
+        self.certs.lock().contains_key(dns_name)
     }
 
     /// Waits (bounded) until the served configuration reflects health-table version `v`.

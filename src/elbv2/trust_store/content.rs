@@ -1,9 +1,9 @@
 //! Trust-store content: the DER shape of certificates and CRLs, the count of a CRL's revoked
 //! entries, and PEM in and out (through `pem_text`) for `data:` URLs.
 
+pub use super::super::pem_text::base64;
 pub(super) use super::super::pem_text::pem_block;
 use super::super::pem_text::pem_items;
-pub use super::super::pem_text::base64;
 use rustls::pki_types::pem::SectionKind;
 
 /// Splits one DER TLV off `b`: (tag, content, rest). Definite lengths only.
