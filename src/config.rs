@@ -3,8 +3,6 @@
 
 pub mod args;
 
-pub use args::{parse_from, Invocation, LogFormat};
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -59,7 +59,7 @@ fn prober_inputs(app: &App) -> health::prober::Inputs {
         published: Arc::downgrade(&app.published),
         health: app.health.clone(),
         time_scale: app.config.health_time_scale,
-        applied: app.dataplane.applied.subscribe(),
+        applied: app.dataplane.subscribe_applied(),
         alb_listener_addr: Arc::new(move |lb_arn: &str, port: u16| {
             let dp = dataplane.upgrade()?;
             let routing = dp.routing.load();
@@ -159,7 +159,9 @@ impl App {
         traefik::render::render_text(
             &self.published.world.load_full(),
             &self.health,
-            self.traefik.as_deref(),
+            self.traefik
+                .as_deref()
+                .map(|t| t as &dyn traefik::render::Placement),
             &settings,
             format,
         )

@@ -2,7 +2,8 @@
 //! one of the client subcommands.
 
 use clap::error::ErrorKind;
-use localelb::config::{self, Config, Invocation, LogFormat};
+use localelb::config::args::{self, Invocation, LogFormat};
+use localelb::config::Config;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -18,7 +19,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 #[tokio::main]
 async fn main() {
     let (invocation, log_format) =
-        config::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
+        args::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     init_logging(log_format);
     match invocation {
         Invocation::Serve(cfg) => serve(*cfg).await,
@@ -28,7 +29,7 @@ async fn main() {
         },
         Invocation::Render { endpoint, format } => render(&endpoint, &format).await,
         Invocation::Completions(shell) => {
-            let mut cmd = config::args::command();
+            let mut cmd = args::command();
             clap_complete::generate(shell, &mut cmd, "localelb", &mut std::io::stdout());
         }
     }
@@ -112,7 +113,7 @@ fn refuse_unknown_quotas(cfg: &Config) -> Result<(), clap::Error> {
     let Some(bad) = cfg.quotas.keys().find(|k| !known.contains(&k.as_str())) else {
         return Ok(());
     };
-    Err(config::args::serve_error(
+    Err(args::serve_error(
         ErrorKind::InvalidValue,
         format!(
             "unknown --quota name {bad} (valid names: {})",
@@ -147,7 +148,7 @@ mod tests {
 
     fn serve_config(args: &[&str]) -> Config {
         let argv = ["localelb", "serve", "--ephemeral"].iter().chain(args);
-        match config::parse_from(argv).unwrap().0 {
+        match args::parse_from(argv).unwrap().0 {
             Invocation::Serve(c) => *c,
             other => panic!("{other:?}"),
         }

@@ -159,6 +159,11 @@ impl DataPlane {
         self.applied.send_replace(g);
     }
 
+    /// A receiver that sees every applied generation.
+    pub fn subscribe_applied(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
     /// The last generation applied.
     pub fn applied(&self) -> u64 {
         *self.applied.borrow()

@@ -13,63 +13,23 @@ use super::{ApiError, ApiResult};
 use api_models as m;
 use api_models::ModeledError as E;
 
-/// What action validation needs to know about a target group.
-#[derive(Debug, Clone, Default)]
-pub struct TgInfo {
-    /// `None` for lambda target groups.
-    pub protocol: Option<String>,
-    pub target_type: String,
-    /// Load balancers whose listeners or rules already forward to it.
-    pub load_balancers: Vec<String>,
-}
-
-/// Where a list of actions is going to be used.
-#[derive(Debug, Clone)]
-pub struct ActionCtx<'a> {
-    pub lb_arn: &'a str,
-    /// `application`, `network` or `gateway`.
-    pub lb_type: &'a str,
-    /// The listener protocol (`GENEVE` for gateway listeners).
-    pub protocol: &'a str,
-    /// The listener port, for the redirect-loop check.
-    pub port: Option<i32>,
-    /// The request member, for messages: `defaultActions` or `actions`.
-    pub member: &'a str,
-    /// Quota `target-groups-per-action-on-*-load-balancer`.
-    pub max_tgs_per_action: i64,
-}
-
 const TERMINAL: [&str; 3] = ["forward", "redirect", "fixed-response"];
 const AUTH: [&str; 3] = [
     "authenticate-oidc",
     "authenticate-cognito",
     "jwt-validation",
 ];
-const CONTENT_TYPES: [&str; 5] = [
-    "text/plain",
-    "text/css",
-    "text/html",
-    "application/javascript",
-    "application/json",
-];
-
 mod auth;
+mod context;
 mod fixed_response;
 mod redirect;
+
+use context::invalid_action;
+pub use context::{constraint, ActionCtx, TgInfo};
 
 use auth::{cognito, jwt, oidc};
 use fixed_response::fixed_response;
 use redirect::redirect;
-
-fn invalid_action(msg: impl Into<String>) -> ApiError {
-    ApiError::modeled(E::InvalidLoadBalancerAction, msg)
-}
-
-pub(super) fn constraint(v: impl std::fmt::Display, path: &str, rule: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value '{v}' at '{path}' failed to satisfy constraint: {rule}"
-    ))
-}
 
 /// Validates and normalises a list of actions. `previous` are the actions being replaced
 /// (for `UseExistingClientSecret`).

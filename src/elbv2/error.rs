@@ -85,8 +85,3 @@ impl From<api_models::query::QueryError> for ApiError {
         }
     }
 }
-
-/// Every ELBv2 operation group answers with an [`ApiError`].
-impl api_models::Elbv2Error for super::Service<'_> {
-    type Error = ApiError;
-}

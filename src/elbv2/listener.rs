@@ -16,25 +16,16 @@ use api_models::ModeledError as E;
 use std::collections::BTreeMap;
 
 mod action_context;
+mod effective;
 mod tls;
+
+use effective::GENEVE_PORT;
+pub use effective::{effective_port, effective_protocol};
 
 use tls::{check_certificate_arn, TlsInput};
 
 const ALB_PROTOCOLS: [&str; 2] = ["HTTP", "HTTPS"];
 const NLB_PROTOCOLS: [&str; 6] = ["TCP", "TLS", "UDP", "TCP_UDP", "QUIC", "TCP_QUIC"];
-/// Gateway listeners have no port or protocol; they take GENEVE on 6081.
-const GENEVE_PORT: i32 = 6081;
-
-/// The protocol a listener runs (`GENEVE` for gateway listeners).
-pub fn effective_protocol(l: &m::Listener) -> String {
-    l.protocol.clone().unwrap_or_else(|| "GENEVE".into())
-}
-
-/// The port a listener uses (6081 for gateway listeners).
-pub fn effective_port(l: &m::Listener) -> i32 {
-    l.port.unwrap_or(GENEVE_PORT)
-}
-
 /// The protocol and port for a listener of an `lb_type` load balancer, with AWS's messages.
 pub fn check_protocol_port(
     lb_type: &str,

@@ -87,3 +87,8 @@ pub fn is_read(op: api_models::Operation) -> bool {
     let n = op.name();
     n.starts_with("Describe") || n.starts_with("Get")
 }
+
+/// Every ELBv2 operation group answers with an [`ApiError`].
+impl api_models::Elbv2Error for Service<'_> {
+    type Error = ApiError;
+}

@@ -175,13 +175,7 @@ impl HealthTable {
         if let Some(s) = self.map.read().get(k) {
             return s.cell.clone();
         }
-        self.map
-            .write()
-            .unwrap()
-            .entry(k.clone())
-            .or_default()
-            .cell
-            .clone()
+        self.map.write().entry(k.clone()).or_default().cell.clone()
     }
     /// Puts a healthy target in slow start from `now_ms`.
     pub fn enter_slow_start(&self, k: &TargetKey, now_ms: i64) {
@@ -207,7 +201,6 @@ impl HealthTable {
     pub(super) fn prune(&self) {
         self.map
             .write()
-            .unwrap()
             .retain(|_, s| s.entry.is_some() || Arc::strong_count(&s.cell) > 1);
     }
     /// Forgets a target's health if it was recorded for another registration.

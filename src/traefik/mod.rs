@@ -145,6 +145,15 @@ impl Traefik {
     }
 }
 
+impl render::Placement for Traefik {
+    fn entry_points_for(&self, st: &State) -> BTreeMap<String, EntryPoint> {
+        Traefik::entry_points_for(self, st)
+    }
+    fn certificates_for(&self, st: &State) -> BTreeMap<String, CertFiles> {
+        Traefik::certificates_for(self, st)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,14 @@
 use crate::health::HealthTable;
 use crate::state::World;
 use std::collections::BTreeMap;
-use translators::model::{self as tm, EntryPoint, Options, State};
+use translators::model::{self as tm, CertFiles, EntryPoint, Options, State};
+
+/// Where a running Traefik data plane serves a state: its entryPoints and the certificate files
+/// it has written (implemented by `Traefik`; a trait so rendering stays below the data plane).
+pub trait Placement {
+    fn entry_points_for(&self, st: &State) -> BTreeMap<String, EntryPoint>;
+    fn certificates_for(&self, st: &State) -> BTreeMap<String, CertFiles>;
+}
 
 /// What `GET /_localelb/render` needs besides the state.
 #[derive(Debug, Clone)]
@@ -59,7 +66,7 @@ impl Format {
 pub fn render_text(
     world: &World,
     health: &HealthTable,
-    traefik: Option<&super::Traefik>,
+    traefik: Option<&dyn Placement>,
     settings: &RenderSettings,
     format: Format,
 ) -> String {

@@ -1,6 +1,6 @@
 //! Fixed-response actions: status code pattern, content types and body length.
 
-use super::{constraint, invalid_action, CONTENT_TYPES};
+use super::context::{constraint, invalid_action, CONTENT_TYPES};
 use crate::elbv2::ApiResult;
 use api_models as m;
 

@@ -1,7 +1,7 @@
 //! Redirect actions: `#{…}` keywords per component, AWS's defaults, and no HTTPS → HTTP or
 //! self-redirect loops.
 
-use super::{constraint, invalid_action, ActionCtx};
+use super::context::{constraint, invalid_action, ActionCtx};
 use crate::elbv2::{ApiError, ApiResult};
 use api_models as m;
 

@@ -1,7 +1,7 @@
 //! A listener's TLS settings: the default certificate, the security policy, the ALPN policy
 //! and mutual TLS, checked against the listener's protocol and carried over on modify.
 
-use super::effective_protocol;
+use super::effective::effective_protocol;
 use crate::elbv2::ssl_policies;
 use crate::elbv2::{ApiError, ApiResult, Service};
 use api_models as m;
